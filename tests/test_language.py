@@ -1,0 +1,54 @@
+"""Language detection: scripts first, py3langid for shared scripts, declarations as tie-breakers."""
+
+from __future__ import annotations
+
+import pytest
+
+from wiredesk.transforms.language import detect_language, normalize_language
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("北朝鮮の金正恩総書記は23日、ミサイル基地を視察した。", "ja"),
+        ("東京", None),
+        ("国家主席习近平24日向首届中国拉美和加勒比国家航天合作论坛致贺信。", "zh"),
+        ("북한이 23일 동해상으로 탄도미사일을 발사했다.", "ko"),
+        ("ประเทศไทยมีฝนตกหนักในกรุงเทพฯ วันนี้", "th"),
+        ("Η κυβέρνηση ανακοίνωσε νέα μέτρα σήμερα.", "el"),
+        ("The government announced new measures on Tuesday to support farmers.", "en"),
+        ("Die Bundesregierung hat sich am Mittwoch auf einen Haushalt geeinigt.", "de"),
+        ("Le gouvernement a annoncé mardi de nouvelles mesures pour les agriculteurs.", "fr"),
+        ("El Gobierno aprobó este martes el proyecto de presupuestos generales.", "es"),
+        ("Правительство объявило о новых мерах поддержки фермеров во вторник.", "ru"),
+        ("", None),
+        ("12345 !!!", None),
+    ],
+)
+def test_detect(text: str, expected: str | None) -> None:
+    assert detect_language(text=text) == expected
+
+
+def test_declared_helps_only_when_short_or_agreeing() -> None:
+    assert detect_language(text="OK", declared="de-DE") == "de"
+    english = "The government announced new measures on Tuesday to support farmers."
+    assert detect_language(text=english, declared="en-US") == "en"
+    # A wrong declaration does not override a clear text.
+    assert detect_language(text=english, declared="ja") == "en"
+    assert detect_language(text="東京の天気は晴れです。", declared="zh") == "ja"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("en-US", "en"),
+        ("de_DE", "de"),
+        ("jpn", "ja"),
+        ("iw", "he"),
+        ("x", None),
+        ("../", None),
+        (None, None),
+    ],
+)
+def test_normalize(value: str | None, expected: str | None) -> None:
+    assert normalize_language(value) == expected

@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 
-class Stage(str, enum.Enum):
+class Stage(enum.StrEnum):
     """Where in the flow an input was rejected (the ``stage`` column)."""
 
     FEED = "feed"
@@ -32,7 +32,7 @@ class Stage(str, enum.Enum):
     WRITE = "write"
 
 
-class RejectReason(str, enum.Enum):
+class RejectReason(enum.StrEnum):
     """Stable reject codes (the ``reason`` column). ``http_<status>`` is built on the fly."""
 
     BLOCKED_ADDRESS = "blocked_address"

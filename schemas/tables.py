@@ -111,6 +111,7 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "rejects": REJECTS_SCHEMA,
 }
 
+
 def safe_region_partition(region: str | None) -> str:
     """The region folder name: a known slug or ``unknown``, never input text."""
     return region if region in REGION_SLUGS else "unknown"

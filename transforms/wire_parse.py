@@ -772,7 +772,9 @@ def _sniff(body: bytes) -> str:
     return "unknown"
 
 
-_WIRE_XML_ROOT = re.compile(rb"<(?:[A-Za-z][\w.-]*:)?(newsItem|packageItem|newsMessage|NewsML)[\s>/]")
+_WIRE_XML_ROOT = re.compile(
+    rb"<(?:[A-Za-z][\w.-]*:)?(newsItem|packageItem|newsMessage|NewsML)[\s>/]"
+)
 _FEED_XML_ROOT = re.compile(rb"<(?:[A-Za-z][\w.-]*:)?(rss|feed|RDF|channel)[\s>/]")
 
 

@@ -19,4 +19,4 @@ _checkout = os.path.dirname(_here)
 if not os.path.isdir(os.path.join(_here, "transforms")) and os.path.isfile(
     os.path.join(_checkout, "transforms", "__init__.py")
 ):
-    __path__.append(_checkout)  # type: ignore[name-defined]  # noqa: F821
+    __path__.append(_checkout)  # noqa: F821

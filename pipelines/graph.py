@@ -1,0 +1,214 @@
+"""The wiredesk graph (DESIGN.md, "The flow"), built from a RunConfig.
+
+Batch (``--once``) and each local streaming cycle run exactly this graph:
+
+    feeds ─ PollFeeds ─┐
+    wire dir ─ ReadWireDir ─┴─ DedupeEntries ─ FetchArticle ─ ExtractText ─ Enrich
+        ─ DetectSyndication ─┬─ articles/   (canonical copy per story)
+                             └─ duplicates/ (every republication)
+    every stage's rejects ─ rejects/
+
+State from earlier runs into the same OUT (seen keys, story sketches, feed
+validators) is read at the start and this run's state is written only after
+every table file has been verified.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from wiredesk.pipelines.options import RunConfig
+from wiredesk.schemas.records import FeedSource, Reject
+from wiredesk.schemas.rows import article_row, duplicate_row, row_partition
+from wiredesk.transforms.enrich import Enrich
+from wiredesk.transforms.exact_dedup import DedupeEntries, entry_keys
+from wiredesk.transforms.extract_text import ExtractText
+from wiredesk.transforms.fetch_article import FetchArticle
+from wiredesk.transforms.fetch_settings import FetchSettings
+from wiredesk.transforms.poll_feeds import PollFeeds
+from wiredesk.transforms.read_wire import ReadWireDir
+from wiredesk.transforms.state_store import ReadState, WriteState
+from wiredesk.transforms.syndication import DetectSyndication
+from wiredesk.transforms.write_parquet import NAMESPACE, VerifyWritten, WriteTable
+
+__all__ = ["GraphOutputs", "build_graph", "fetch_settings_for"]
+
+
+@dataclasses.dataclass
+class GraphOutputs:
+    articles: beam.PCollection
+    duplicates: beam.PCollection
+    rejects: beam.PCollection
+    written: beam.PCollection
+
+
+def fetch_settings_for(config: RunConfig) -> FetchSettings:
+    return FetchSettings(
+        allow_private=config.allow_private_addresses,
+        allowed_hosts=frozenset(config.allow_hosts),
+        max_bytes=config.max_page_bytes,
+        total_timeout=config.fetch_timeout,
+        connect_timeout=config.connect_timeout,
+        concurrency=config.fetch_concurrency,
+        per_host_concurrency=config.per_host_concurrency,
+        per_host_delay=config.per_host_delay,
+        respect_robots=not config.ignore_robots,
+    )
+
+
+class _DropSeenRejects(beam.DoFn):
+    """A feed that fails the same way again adds no second reject row."""
+
+    def __init__(self) -> None:
+        self._repeat = Metrics.counter(NAMESPACE, "rejects_seen_in_earlier_run")
+        self._cache: tuple[int, frozenset[str]] | None = None
+
+    def process(self, reject: Reject, seen_keys: list[str]) -> Iterator[Reject]:
+        if self._cache is None or self._cache[0] != id(seen_keys):
+            self._cache = (id(seen_keys), frozenset(seen_keys))
+        if reject.key() in self._cache[1]:
+            self._repeat.inc()
+            return
+        Metrics.counter(NAMESPACE, f"rejected_{reject.stage}_{reject.reason}_total").inc()
+        yield reject
+
+
+def _latest_validators(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    return max(rows, key=lambda row: row["polled_at"])
+
+
+def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]) -> GraphOutputs:
+    today = config.today
+    settings = fetch_settings_for(config)
+
+    seen = (
+        p
+        | "ReadSeenState"
+        >> ReadState(
+            output=config.output, kind="seen", horizon_days=config.seen_horizon_days, today=today
+        )
+        | "SeenKey" >> beam.Map(lambda row: row["key"])
+    )
+    seen_side = beam.pvalue.AsList(seen)
+    stories = p | "ReadStoryState" >> ReadState(
+        output=config.output, kind="stories", horizon_days=config.dedup_horizon_days, today=today
+    )
+    validators = (
+        p
+        | "ReadFeedState"
+        >> ReadState(
+            output=config.output, kind="feeds", horizon_days=config.seen_horizon_days, today=today
+        )
+        | "KeyByFeed" >> beam.Map(lambda row: (row["feed_url"], row))
+        | "LatestPerFeed" >> beam.CombinePerKey(_latest_validators)
+    )
+
+    entry_sets = []
+    reject_sets = []
+    seen_sets = []
+    feed_state = None
+    if feeds:
+        polled = (
+            p
+            | "Feeds" >> beam.Create(list(feeds))
+            | "PollFeeds" >> PollFeeds(settings=settings, validators=validators)
+        )
+        entry_sets.append(polled[PollFeeds.ENTRIES])
+        reject_sets.append(polled[PollFeeds.REJECTS])
+        feed_state = polled[PollFeeds.STATE]
+    if config.wire_dir:
+        wire = p | "ReadWireDir" >> ReadWireDir(wire_dir=config.wire_dir, seen_keys=seen_side)
+        entry_sets.append(wire[ReadWireDir.ENTRIES])
+        reject_sets.append(wire[ReadWireDir.REJECTS])
+        seen_sets.append(wire[ReadWireDir.SEEN])
+
+    entries = tuple(entry_sets) | "AllEntries" >> beam.Flatten()
+    unique = entries | "DedupeEntries" >> DedupeEntries(seen_keys=seen_side)
+    fetched = unique | "FetchArticle" >> FetchArticle(settings=settings)
+    extracted = fetched[FetchArticle.PAGES] | "ExtractText" >> ExtractText(
+        workers=config.extract_workers, timeout=config.extract_timeout
+    )
+    enriched = extracted[ExtractText.ARTICLES] | "Enrich" >> Enrich()
+    synd = enriched[Enrich.ARTICLES] | "DetectSyndication" >> DetectSyndication(
+        restored_stories=stories, today=today, horizon_days=config.dedup_horizon_days
+    )
+
+    reject_sets += [
+        fetched[FetchArticle.REJECTS],
+        extracted[ExtractText.REJECTS],
+        enriched[Enrich.REJECTS],
+    ]
+    rejects = (
+        tuple(reject_sets)
+        | "AllRejects" >> beam.Flatten()
+        | "DropSeenRejects" >> beam.ParDo(_DropSeenRejects(), seen_side)
+    )
+
+    written_articles = (
+        synd[DetectSyndication.ARTICLES]
+        | "ArticleRows" >> beam.Map(article_row)
+        | "WriteArticles"
+        >> WriteTable(
+            output=config.output, table="articles", run_id=config.run_id, partition_fn=row_partition
+        )
+    )
+    written_duplicates = (
+        synd[DetectSyndication.DUPLICATES]
+        | "DuplicateRows" >> beam.Map(duplicate_row)
+        | "WriteDuplicates"
+        >> WriteTable(
+            output=config.output,
+            table="duplicates",
+            run_id=config.run_id,
+            partition_fn=row_partition,
+        )
+    )
+    written_rejects = (
+        rejects
+        | "RejectRows" >> beam.Map(lambda r: r.to_row())
+        | "WriteRejects"
+        >> WriteTable(
+            output=config.output,
+            table="rejects",
+            run_id=config.run_id,
+            partition_fn=lambda row: (row["at"].astimezone(dt.UTC).date(), None),
+        )
+    )
+    written = (
+        (written_articles, written_duplicates, written_rejects)
+        | "AllWritten" >> beam.Flatten()
+        | "VerifyWritten" >> VerifyWritten()
+    )
+
+    seen_sets += [
+        entries | "EntryKeys" >> beam.FlatMap(entry_keys),
+        rejects | "RejectKeys" >> beam.Map(lambda r: r.key()),
+    ]
+    new_seen = (
+        tuple(seen_sets)
+        | "AllSeen" >> beam.Flatten()
+        | "UniqueSeen" >> beam.Distinct()
+        | "SeenRows" >> beam.Map(lambda key: {"key": key, "day": today})
+    )
+    new_seen | "WriteSeenState" >> WriteState(
+        output=config.output, kind="seen", run_id=config.run_id, after=written
+    )
+    synd[DetectSyndication.STORIES] | "WriteStoryState" >> WriteState(
+        output=config.output, kind="stories", run_id=config.run_id, after=written
+    )
+    if feed_state is not None:
+        feed_state | "WriteFeedState" >> WriteState(
+            output=config.output, kind="feeds", run_id=config.run_id, after=written
+        )
+    return GraphOutputs(
+        articles=synd[DetectSyndication.ARTICLES],
+        duplicates=synd[DetectSyndication.DUPLICATES],
+        rejects=rejects,
+        written=written,
+    )

@@ -1,0 +1,249 @@
+"""wiredesk's pipeline options: one definition for the CLI, Beam and the Flex Template.
+
+Every option has a dashed spelling (the CLI's, ``--poll-interval``) and an
+underscored alias (``--poll_interval``) because Dataflow Flex Template
+parameter names may not contain dashes. ``deploy/metadata.json`` is checked
+against :data:`OPTION_SPECS` by a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+__all__ = [
+    "OPTION_SPECS",
+    "OptionSpec",
+    "RunConfig",
+    "WiredeskOptions",
+    "new_run_id",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class OptionSpec:
+    name: str  # dashed CLI name without the leading "--"
+    help: str
+    type: Any = str
+    default: Any = None
+    action: str | None = None  # "store_true" / "append"
+    regex: str | None = None  # validation for the Flex Template metadata
+
+    @property
+    def dest(self) -> str:
+        return self.name.replace("-", "_")
+
+
+OPTION_SPECS: tuple[OptionSpec, ...] = (
+    OptionSpec("feeds", "Feeds file: OPML or one URL a line (local path or gs://).", regex=r"^.+$"),
+    OptionSpec(
+        "output",
+        "Output root for articles/, duplicates/, rejects/ (local or gs://).",
+        regex=r"^.+$",
+    ),
+    OptionSpec(
+        "once", "Poll every feed once, process everything, flush, exit.", action="store_true"
+    ),
+    OptionSpec(
+        "streaming-mode", "Poll until stopped (the CLI's --streaming).", action="store_true"
+    ),
+    OptionSpec(
+        "poll-interval",
+        "Seconds between polls when streaming.",
+        type=float,
+        default=300.0,
+        regex=r"^[0-9]+(\.[0-9]+)?$",
+    ),
+    OptionSpec(
+        "max-poll-interval",
+        "Upper bound of a feed's adaptive poll interval (seconds).",
+        type=float,
+        default=3600.0,
+        regex=r"^[0-9]+(\.[0-9]+)?$",
+    ),
+    OptionSpec(
+        "allow-private-addresses",
+        "Allow fetching from loopback and private ranges.",
+        action="store_true",
+    ),
+    OptionSpec(
+        "allow-host",
+        "Allow this one host even if it resolves to a private address (repeatable).",
+        action="append",
+        regex=r"^[A-Za-z0-9.:\[\]-]+$",
+    ),
+    OptionSpec(
+        "wire-dir",
+        "A drop folder of wire files (ninjs JSON, NewsML-G2 XML); each file is read once.",
+        regex=r"^.+$",
+    ),
+    OptionSpec(
+        "dedup-horizon-days",
+        "How long a story stays matchable for syndication (days).",
+        type=int,
+        default=7,
+        regex=r"^[0-9]+$",
+    ),
+    OptionSpec(
+        "seen-horizon-days",
+        "How long fetched URLs are remembered (days).",
+        type=int,
+        default=30,
+        regex=r"^[0-9]+$",
+    ),
+    OptionSpec(
+        "max-page-bytes",
+        "Cap on a page's decoded bytes.",
+        type=int,
+        default=5 * 1024 * 1024,
+        regex=r"^[0-9]+$",
+    ),
+    OptionSpec(
+        "fetch-timeout",
+        "Total deadline for one fetch (seconds).",
+        type=float,
+        default=20.0,
+        regex=r"^[0-9]+(\.[0-9]+)?$",
+    ),
+    OptionSpec(
+        "connect-timeout",
+        "Connect deadline for one fetch (seconds).",
+        type=float,
+        default=5.0,
+        regex=r"^[0-9]+(\.[0-9]+)?$",
+    ),
+    OptionSpec(
+        "fetch-concurrency",
+        "Requests in flight per worker.",
+        type=int,
+        default=16,
+        regex=r"^[0-9]+$",
+    ),
+    OptionSpec(
+        "per-host-concurrency",
+        "Requests in flight to one host at most.",
+        type=int,
+        default=2,
+        regex=r"^[0-9]+$",
+    ),
+    OptionSpec(
+        "per-host-delay",
+        "Minimum seconds between two requests to one host.",
+        type=float,
+        default=0.0,
+        regex=r"^[0-9]+(\.[0-9]+)?$",
+    ),
+    OptionSpec(
+        "extract-workers",
+        "Extraction processes per worker (0: one per core).",
+        type=int,
+        default=0,
+        regex=r"^[0-9]+$",
+    ),
+    OptionSpec(
+        "extract-timeout",
+        "Per-page extraction deadline (seconds).",
+        type=float,
+        default=30.0,
+        regex=r"^[0-9]+(\.[0-9]+)?$",
+    ),
+    OptionSpec(
+        "ignore-robots",
+        "Do not consult robots.txt (only for replaying your own pages).",
+        action="store_true",
+    ),
+    OptionSpec(
+        "run-id",
+        "Name part that makes this run's files unique (default: time + random).",
+        regex=r"^[A-Za-z0-9_-]{1,64}$",
+    ),
+)
+
+
+class WiredeskOptions(PipelineOptions):
+    """The options above, as Beam PipelineOptions (so runners and templates see them)."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
+        for spec in OPTION_SPECS:
+            flags = [f"--{spec.name}"]
+            if "-" in spec.name:
+                flags.append(f"--{spec.dest}")
+            kwargs: dict[str, Any] = {"dest": spec.dest, "help": spec.help}
+            if spec.action == "store_true":
+                kwargs["action"] = "store_true"
+                kwargs["default"] = False
+            elif spec.action == "append":
+                kwargs["action"] = "append"
+                kwargs["default"] = None
+            else:
+                kwargs["type"] = spec.type
+                kwargs["default"] = spec.default
+            parser.add_argument(*flags, **kwargs)
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Everything one run needs, resolved from the options (defaults live in OPTION_SPECS)."""
+
+    feeds: str | None
+    output: str
+    streaming: bool = False
+    poll_interval: float = 300.0
+    max_poll_interval: float = 3600.0
+    allow_private_addresses: bool = False
+    allow_hosts: tuple[str, ...] = ()
+    wire_dir: str | None = None
+    dedup_horizon_days: int = 7
+    seen_horizon_days: int = 30
+    max_page_bytes: int = 5 * 1024 * 1024
+    fetch_timeout: float = 20.0
+    connect_timeout: float = 5.0
+    fetch_concurrency: int = 16
+    per_host_concurrency: int = 2
+    per_host_delay: float = 0.0
+    extract_workers: int = 0
+    extract_timeout: float = 30.0
+    ignore_robots: bool = False
+    run_id: str = dataclasses.field(default_factory=new_run_id)
+    today: dt.date = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
+
+    @classmethod
+    def from_options(cls, options: PipelineOptions) -> RunConfig:
+        wd = options.view_as(WiredeskOptions)
+        if not wd.output:
+            raise ValueError("--output is required")
+        if not wd.feeds and not wd.wire_dir:
+            raise ValueError("--feeds (or --wire-dir) is required")
+        return cls(
+            feeds=wd.feeds,
+            output=wd.output.rstrip("/") or "/",
+            streaming=bool(wd.streaming_mode),
+            poll_interval=wd.poll_interval,
+            max_poll_interval=wd.max_poll_interval,
+            allow_private_addresses=bool(wd.allow_private_addresses),
+            allow_hosts=tuple(wd.allow_host or ()),
+            wire_dir=wd.wire_dir,
+            dedup_horizon_days=wd.dedup_horizon_days,
+            seen_horizon_days=wd.seen_horizon_days,
+            max_page_bytes=wd.max_page_bytes,
+            fetch_timeout=wd.fetch_timeout,
+            connect_timeout=wd.connect_timeout,
+            fetch_concurrency=wd.fetch_concurrency,
+            per_host_concurrency=wd.per_host_concurrency,
+            per_host_delay=wd.per_host_delay,
+            extract_workers=wd.extract_workers,
+            extract_timeout=wd.extract_timeout,
+            ignore_robots=bool(wd.ignore_robots),
+            run_id=wd.run_id or new_run_id(),
+        )

@@ -1,0 +1,165 @@
+"""Entry point: ``run(argv=None)`` builds the graph from the options and runs it.
+
+Locally the engine is chosen explicitly: Beam's FnApiRunner (what the
+DirectRunner uses for batch). The DirectRunner itself would first try to
+download Prism from the internet on every run (NOTES.md) and, on a machine
+that can reach it, silently run on a different engine. ``--runner=PrismRunner``
+(where its binary is installed), ``DataflowRunner``, ``FlinkRunner`` and the
+others are passed to Beam unchanged.
+
+Example::
+
+    from wiredesk.pipelines.run import run
+    run(["--feeds", "feeds.opml", "--output", "/tmp/out", "--once"])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from wiredesk.pipelines.graph import build_graph
+from wiredesk.pipelines.options import RunConfig
+from wiredesk.schemas.records import FeedSource
+from wiredesk.transforms.feeds_file import FeedsFileError, read_feeds_file
+from wiredesk.transforms.write_parquet import NAMESPACE
+
+__all__ = ["RunError", "RunSummary", "check_output_writable", "load_feeds", "run", "run_cycle"]
+
+_LOG = logging.getLogger(__name__)
+
+_LOCAL_RUNNERS = {None, "", "DirectRunner", "direct", "FnApiRunner", "BundleBasedDirectRunner"}
+
+
+class RunError(RuntimeError):
+    """The run itself cannot proceed (unreadable feeds file, unwritable output)."""
+
+
+@dataclasses.dataclass
+class RunSummary:
+    run_id: str
+    seconds: float
+    counters: dict[str, int]
+
+    def count(self, name: str) -> int:
+        return self.counters.get(name, 0)
+
+    def lines(self) -> list[str]:
+        c = self.count
+        rejected = {
+            name[len("rejected_") : -len("_total")]: value
+            for name, value in sorted(self.counters.items())
+            if name.startswith("rejected_") and name.endswith("_total")
+        }
+        out = [
+            f"run {self.run_id}: {self.seconds:.1f} s",
+            f"  feeds polled {c('feeds_polled')} (not modified {c('feeds_not_modified')}, "
+            f"rejected {c('feeds_rejected')}); wire files read {c('wire_files_read')}",
+            f"  entries listed {c('entries_listed') + c('wire_items_listed')}, "
+            f"new {c('entries_new')}, seen in an earlier run {c('entries_seen_in_earlier_run')}, "
+            f"same URL/guid in this run {c('entries_duplicate_url_in_run') + c('entries_duplicate_guid_in_run')}",
+            f"  pages fetched {c('pages_fetched')}, wire items {c('wire_items_passed')}, "
+            f"extracted {c('pages_extracted')}, enriched {c('articles_enriched')}",
+            f"  written: articles {c('articles_rows_written')}, duplicates {c('duplicates_rows_written')}, "
+            f"rejects {c('rejects_rows_written')} ({c('files_verified')} files verified)",
+        ]
+        if rejected:
+            out.append(
+                "  rejects by stage/reason: " + ", ".join(f"{k} {v}" for k, v in rejected.items())
+            )
+        return out
+
+
+def load_feeds(path: str) -> list[FeedSource]:
+    """Read the feeds file (any Beam filesystem). Raises RunError with a one-line reason."""
+    try:
+        with FileSystems.open(path) as handle:
+            data = handle.read()
+    except Exception as exc:
+        raise RunError(f"cannot read feeds file {path}: {exc}") from exc
+    try:
+        return read_feeds_file(data=data, name=path)
+    except FeedsFileError as exc:
+        raise RunError(f"unusable feeds file {path}: {exc}") from exc
+
+
+def check_output_writable(output: str) -> None:
+    """Fail fast, with one line, when OUT cannot be written."""
+    probe = FileSystems.join(output, "_state", f".probe-{time.time_ns()}")
+    try:
+        with FileSystems.create(probe) as handle:
+            handle.write(b"ok")
+        FileSystems.delete([probe])
+    except Exception as exc:
+        raise RunError(f"cannot write to output {output}: {exc}") from exc
+
+
+def _runner_for(options: PipelineOptions) -> Any:
+    runner = options.view_as(StandardOptions).runner
+    if runner in _LOCAL_RUNNERS:
+        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+        return FnApiRunner()
+    return None  # Beam resolves --runner itself
+
+
+def _counters(result: Any) -> dict[str, int]:
+    counters: dict[str, int] = {}
+    try:
+        query = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))
+    except Exception:  # some runners cannot report metrics
+        return counters
+    for counter in query.get("counters", []):
+        value = counter.committed if counter.committed is not None else counter.attempted
+        counters[counter.key.metric.name] = counters.get(counter.key.metric.name, 0) + int(
+            value or 0
+        )
+    return counters
+
+
+def run_cycle(
+    *, config: RunConfig, feeds: Sequence[FeedSource], beam_args: Sequence[str] = ()
+) -> RunSummary:
+    """One complete batch run of the graph (``--once``, or one local streaming cycle)."""
+    options = PipelineOptions(list(beam_args))
+    started = time.monotonic()
+    pipeline = beam.Pipeline(runner=_runner_for(options), options=options)
+    build_graph(pipeline, config, feeds)
+    result = pipeline.run()
+    result.wait_until_finish()
+    summary = RunSummary(
+        run_id=config.run_id, seconds=time.monotonic() - started, counters=_counters(result)
+    )
+    _remove_stale_temporaries(config.output)
+    return summary
+
+
+def _remove_stale_temporaries(output: str) -> None:
+    """Delete hidden ``.tmp-`` files left by a worker that died mid-write (never ours in flight:
+    this runs after the run finished)."""
+    try:
+        matches = FileSystems.match([FileSystems.join(output, "**", ".tmp-*")])[0].metadata_list
+    except Exception:
+        return
+    stale = [m.path for m in matches]
+    if stale:
+        FileSystems.delete(stale)
+
+
+def run(argv: Sequence[str] | None = None) -> RunSummary:
+    """Build and run one batch pass from command-line style arguments."""
+    import sys
+
+    options = PipelineOptions(list(argv if argv is not None else sys.argv[1:]))
+    config = RunConfig.from_options(options)
+    feeds = load_feeds(config.feeds) if config.feeds else []
+    check_output_writable(config.output)
+    return run_cycle(config=config, feeds=feeds, beam_args=list(argv or []))

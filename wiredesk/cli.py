@@ -1,0 +1,207 @@
+"""The ``wiredesk`` command line (DESIGN.md, "Command line").
+
+    wiredesk run --feeds FEEDS --output OUT [--once | --streaming] [options] [beam options]
+    wiredesk demo [--output OUT]
+    wiredesk query OUT "SQL"
+    wiredesk extract FILE.html [--url U]
+    wiredesk compact OUT [--older-than 1h]
+
+Exit code 0 on success, even when some inputs were rejected (they are in
+``rejects/``); non-zero with a one-line reason when the run itself cannot proceed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+_RUN_USAGE = (
+    "wiredesk run --feeds FEEDS --output OUT [--once | --streaming] [options] [beam options]\n"
+    "  options: " + "see 'wiredesk run --help'"
+)
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"wiredesk: {message}", file=sys.stderr)
+    return code
+
+
+def _configure_logging(verbose: bool) -> None:
+    # Importing apache_beam configures the root logger already (NOTES.md): force.
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+
+
+def _run_help() -> str:
+    from wiredesk.pipelines.options import OPTION_SPECS
+
+    lines = [
+        "usage: wiredesk run --feeds FEEDS --output OUT [--once | --streaming] [options] [beam options]",
+        "",
+        "options:",
+        "  --streaming            poll until stopped (Ctrl-C or SIGTERM drains, then exits 0)",
+    ]
+    for spec in OPTION_SPECS:
+        if spec.name == "streaming-mode":
+            continue
+        flag = f"--{spec.name}" + ("" if spec.action == "store_true" else " VALUE")
+        default = "" if spec.default is None else f" (default {spec.default})"
+        lines.append(f"  {flag:<28} {spec.help}{default}")
+    lines += [
+        "  -v, --verbose          log progress",
+        "",
+        "Any other --flag goes to Beam (--runner, --direct_num_workers, ...).",
+        "Locally the engine is Beam's FnApiRunner; --runner=PrismRunner uses Prism where installed.",
+    ]
+    return "\n".join(lines)
+
+
+def _cmd_run(argv: Sequence[str]) -> int:
+    args = list(argv)
+    if "-h" in args or "--help" in args:
+        print(_run_help())
+        return 0
+    verbose = False
+    for flag in ("-v", "--verbose"):
+        while flag in args:
+            args.remove(flag)
+            verbose = True
+    _configure_logging(verbose)
+    # Beam's own --streaming would turn the local batch engine into a streaming
+    # one; wiredesk's --streaming means "poll cycles until stopped" (DESIGN.md).
+    streaming = "--streaming" in args
+    args = ["--streaming-mode" if a == "--streaming" else a for a in args]
+    once = "--once" in args
+    if streaming and once:
+        return _fail("choose one of --once and --streaming")
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from wiredesk.pipelines.options import RunConfig
+    from wiredesk.pipelines.run import RunError, check_output_writable, load_feeds
+
+    try:
+        config = RunConfig.from_options(PipelineOptions(args))
+    except (ValueError, SystemExit) as exc:
+        return _fail(f"{exc}\n{_RUN_USAGE}")
+    try:
+        feeds = load_feeds(config.feeds) if config.feeds else []
+        check_output_writable(config.output)
+    except RunError as exc:
+        return _fail(str(exc))
+    if streaming:
+        from wiredesk.pipelines.streaming import run_streaming
+
+        return run_streaming(config=config, feeds=feeds, beam_args=args)
+    from wiredesk.pipelines.run import run_cycle
+
+    try:
+        summary = run_cycle(config=config, feeds=feeds, beam_args=args)
+    except RunError as exc:
+        return _fail(str(exc))
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def _cmd_demo(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="wiredesk demo", description="Run the bundled sample offline."
+    )
+    parser.add_argument(
+        "--output", default="./wiredesk-demo", help="output folder (default ./wiredesk-demo)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(list(argv))
+    _configure_logging(args.verbose)
+    from wiredesk.demo import run_demo
+
+    return run_demo(output=args.output)
+
+
+def _cmd_query(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="wiredesk query",
+        description="DuckDB over OUT; tables: articles, duplicates, rejects.",
+    )
+    parser.add_argument("output")
+    parser.add_argument("sql")
+    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    args = parser.parse_args(list(argv))
+    from wiredesk.query import QueryError, run_query
+
+    try:
+        print(run_query(output=args.output, sql=args.sql, fmt=args.format))
+    except QueryError as exc:
+        return _fail(str(exc))
+    return 0
+
+
+def _cmd_extract(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="wiredesk extract",
+        description="One page through the pipeline's extraction, JSON to stdout.",
+    )
+    parser.add_argument("file")
+    parser.add_argument("--url", default=None)
+    args = parser.parse_args(list(argv))
+    from wiredesk.extract_cli import extract_file
+
+    try:
+        print(extract_file(path=args.file, url=args.url))
+    except OSError as exc:
+        return _fail(f"cannot read {args.file}: {exc.strerror or exc}")
+    return 0
+
+
+def _cmd_compact(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="wiredesk compact", description="Merge each partition's small files atomically."
+    )
+    parser.add_argument("output")
+    parser.add_argument(
+        "--older-than", default="1h", help="only files older than this (e.g. 30m, 1h, 2d)"
+    )
+    args = parser.parse_args(list(argv))
+    from wiredesk.compact import CompactError, compact_output
+
+    try:
+        report = compact_output(output=args.output, older_than=args.older_than)
+    except CompactError as exc:
+        return _fail(str(exc))
+    print(report)
+    return 0
+
+
+_COMMANDS = {
+    "run": _cmd_run,
+    "demo": _cmd_demo,
+    "query": _cmd_query,
+    "extract": _cmd_extract,
+    "compact": _cmd_compact,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0 if args else 2
+    if args[0] in ("-V", "--version"):
+        from wiredesk import __version__
+
+        print(f"wiredesk {__version__}")
+        return 0
+    command = _COMMANDS.get(args[0])
+    if command is None:
+        return _fail(f"unknown command {args[0]!r}; one of: {', '.join(_COMMANDS)}")
+    return command(args[1:])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""``wiredesk extract FILE.html [--url U]``: one page through the pipeline's extraction.
+
+The same functions the pipeline runs (extraction, then enrichment), so what
+you see is what the ``articles`` row would hold. JSON on stdout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from typing import Any
+
+from wiredesk.transforms.decode import Decoded, decode_html
+from wiredesk.transforms.enrich_core import enrich
+from wiredesk.transforms.extract_page import ExtractError, extract_page
+from wiredesk.transforms.extract_text import content_hash
+
+__all__ = ["extract_file"]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def extract_file(*, path: str, url: str | None = None) -> str:
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    decoded = decode_html(body=raw, content_type=None)
+    html = decoded.text if isinstance(decoded, Decoded) else raw.decode("utf-8", "replace")
+    page = extract_page(html=html, url=url)
+    if isinstance(page, ExtractError):
+        return json.dumps({"error": page.reason, "detail": page.detail}, ensure_ascii=False)
+    found = enrich(
+        text=page.text,
+        title=page.title,
+        authors=page.authors,
+        declared_language=page.language,
+        feed_country=None,
+        feed_region=None,
+        source=page.site_name,
+        url=url or "",
+    )
+    record = {key: _jsonable(value) for key, value in dataclasses.asdict(page).items()}
+    record.update({key: _jsonable(value) for key, value in dataclasses.asdict(found).items()})
+    record["content_hash"] = content_hash(page.text)
+    return json.dumps(record, ensure_ascii=False, indent=1)

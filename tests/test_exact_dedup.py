@@ -10,7 +10,9 @@ from wiredesk.schemas.records import FeedEntry
 from wiredesk.transforms.exact_dedup import DedupeEntries, entry_keys, guid_identity
 
 
-def _entry(url: str, key: str, feed: str = "http://f/a", guid: str | None = None, wire: bool = False) -> FeedEntry:
+def _entry(
+    url: str, key: str, feed: str = "http://f/a", guid: str | None = None, wire: bool = False
+) -> FeedEntry:
     return FeedEntry(url=url, feed_url=feed, url_key=key, guid=guid, is_wire=wire)
 
 

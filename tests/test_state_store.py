@@ -21,11 +21,22 @@ def _write(out: str, run_id: str, rows: list[dict]) -> None:
 
 def test_state_round_trip_drops_rows_beyond_the_horizon(tmp_path):
     out = str(tmp_path)
-    _write(out, "r1", [{"key": "url:a", "day": TODAY}, {"key": "url:old", "day": TODAY - dt.timedelta(days=40)}])
+    _write(
+        out,
+        "r1",
+        [{"key": "url:a", "day": TODAY}, {"key": "url:old", "day": TODAY - dt.timedelta(days=40)}],
+    )
     _write(out, "r2", [{"key": "url:b", "day": TODAY}])
-    assert sorted(os.listdir(os.path.join(out, "_state", "seen"))) == ["part-r1.parquet", "part-r2.parquet"]
+    assert sorted(os.listdir(os.path.join(out, "_state", "seen"))) == [
+        "part-r1.parquet",
+        "part-r2.parquet",
+    ]
     with TestPipeline() as p:
-        keys = p | ReadState(output=out, kind="seen", horizon_days=30, today=TODAY) | beam.Map(lambda r: r["key"])
+        keys = (
+            p
+            | ReadState(output=out, kind="seen", horizon_days=30, today=TODAY)
+            | beam.Map(lambda r: r["key"])
+        )
         assert_that(keys, equal_to(["url:a", "url:b"]))
 
 

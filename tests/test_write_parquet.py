@@ -23,7 +23,14 @@ AT = dt.datetime(2024, 10, 23, 3, 30, tzinfo=dt.UTC)
 
 
 def _reject(url: str) -> dict:
-    return {"url": url, "feed_url": None, "stage": "fetch", "reason": "timeout", "detail": "", "at": AT}
+    return {
+        "url": url,
+        "feed_url": None,
+        "stage": "fetch",
+        "reason": "timeout",
+        "detail": "",
+        "at": AT,
+    }
 
 
 def _files(root: str) -> list[str]:
@@ -99,6 +106,21 @@ def test_low_years_are_zero_padded(tmp_path):
 
 
 def test_every_article_column_is_declared():
-    assert {"story_id", "url", "canonical_url", "source", "feed_url", "title", "text",
-            "published_at", "fetched_at", "language", "authors", "agency", "dateline",
-            "country", "word_count", "content_hash"} <= set(ARTICLES_SCHEMA.names)
+    assert {
+        "story_id",
+        "url",
+        "canonical_url",
+        "source",
+        "feed_url",
+        "title",
+        "text",
+        "published_at",
+        "fetched_at",
+        "language",
+        "authors",
+        "agency",
+        "dateline",
+        "country",
+        "word_count",
+        "content_hash",
+    } <= set(ARTICLES_SCHEMA.names)

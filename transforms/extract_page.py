@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import lxml.html
 from lxml.html import HtmlElement
 
 from wiredesk.schemas.records import RejectReason
@@ -45,6 +46,7 @@ __all__ = [
     "ExtractConfig",
     "ExtractError",
     "ExtractedPage",
+    "extract_fragment",
     "extract_page",
 ]
 
@@ -188,6 +190,44 @@ def _extract(*, html: str, url: str | None, config: ExtractConfig) -> ExtractedP
         tags=tuple(t for t in (_clean(x) for x in doc.tags or ()) if t),
         paywalled=_paywalled(ld_objects),
     )
+
+
+_BLOCK_TAGS = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt", "td", "th"}
+)
+
+
+def extract_fragment(*, html: str, config: ExtractConfig = DEFAULT) -> ExtractedPage | ExtractError:
+    """Text of an article body that is already clean (a wire item's ``body_html``).
+
+    A wire body has no page chrome to remove, and trafilatura's boilerplate
+    heuristics drop short bodies (a flash, a brief) outright; so the body's
+    block elements are read in order and joined with the same paragraph rules
+    as :func:`extract_page`. Never raises.
+    """
+    try:
+        if len(html) > config.max_html_chars:
+            return ExtractError(RejectReason.PARSE_ERROR.value, "body too large to parse")
+        if not html.strip():
+            return ExtractError(RejectReason.EMPTY_TEXT.value, "the item has no body")
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+        blocks: list[str] = []
+        for element in root.iter():
+            if not isinstance(element.tag, str):
+                continue  # comments, processing instructions
+            if element.tag.lower() in _BLOCK_TAGS and not any(
+                isinstance(child.tag, str) and child.tag.lower() in _BLOCK_TAGS
+                for child in element.iterdescendants()
+            ):
+                blocks.append(" ".join(element.text_content().split()))
+        if not blocks:  # a body of bare text, or only inline markup
+            blocks = [" ".join(root.text_content().split())]
+        text = _paragraphs("\n".join(blocks))
+    except Exception as err:  # lxml on hostile input: a reject, never a crash
+        return ExtractError(RejectReason.PARSE_ERROR.value, f"{type(err).__name__}: {err}"[:300])
+    if sum(not ch.isspace() for ch in text) == 0:
+        return ExtractError(RejectReason.EMPTY_TEXT.value, "the item's body holds no text")
+    return ExtractedPage(text=text)
 
 
 def _paragraphs(raw: str) -> str:

@@ -27,7 +27,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import Article, FetchedPage, Reject, RejectReason, Stage
-from wiredesk.transforms.extract_page import ExtractedPage, ExtractError
+from wiredesk.transforms.extract_page import ExtractedPage, ExtractError, extract_fragment
 from wiredesk.transforms.extract_pool import ExtractorPool, PoolConfig
 from wiredesk.transforms.urlnorm import normalize_url
 from wiredesk.transforms.write_parquet import NAMESPACE
@@ -103,8 +103,11 @@ class _ExtractFn(beam.DoFn):
         self._pool = shared_pool(PoolConfig(workers=self._workers or None, timeout_s=self._timeout))
 
     def process(self, batch: list[FetchedPage]) -> Iterator[Any]:
-        results = self._pool.extract_many((page.html, page.final_url) for page in batch)
-        for page, result in zip(batch, results, strict=True):
+        web = [page for page in batch if not page.entry.is_wire]
+        extracted = iter(self._pool.extract_many((page.html, page.final_url) for page in web))
+        for page in batch:
+            # A wire body is the article already: read its paragraphs, no boilerplate removal.
+            result = extract_fragment(html=page.html) if page.entry.is_wire else next(extracted)
             if isinstance(result, ExtractError):
                 self._rejected.inc()
                 Metrics.counter(NAMESPACE, f"rejected_extract_{result.reason}").inc()

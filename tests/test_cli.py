@@ -1,0 +1,138 @@
+"""The command line's contract: exit codes, one-line reasons, extract and query."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from wiredesk.cli import main
+
+AEB = Path(__file__).parent / "fixtures" / "extraction" / "aeb"
+
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) >= 1
+    assert err[0].startswith("wiredesk: ")
+    return err[0]
+
+
+def test_unreadable_feeds_file_is_a_one_line_failure(tmp_path, capsys):
+    code = main(
+        [
+            "run",
+            "--feeds",
+            str(tmp_path / "missing.opml"),
+            "--output",
+            str(tmp_path / "o"),
+            "--once",
+        ]
+    )
+    assert code != 0
+    assert "cannot read feeds file" in _one_line_error(capsys)
+
+
+def test_unusable_feeds_file_is_a_one_line_failure(tmp_path, capsys):
+    feeds = tmp_path / "feeds.opml"
+    feeds.write_text("<opml><body><outline text='no url'/></body></opml>")
+    code = main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "o"), "--once"])
+    assert code != 0
+    assert "feeds file" in _one_line_error(capsys)
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="root can write anywhere; see the file-as-folder case"
+)
+def test_unwritable_output_is_a_one_line_failure(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    feeds = tmp_path / "feeds.txt"
+    feeds.write_text("http://127.0.0.1:9/feed.xml\n")
+    code = main(["run", "--feeds", str(feeds), "--output", str(locked / "out"), "--once"])
+    assert code != 0
+    assert "cannot write to output" in _one_line_error(capsys)
+
+
+def test_output_that_is_a_file_is_a_one_line_failure(tmp_path, capsys):
+    blocker = tmp_path / "out"
+    blocker.write_text("not a folder")
+    feeds = tmp_path / "feeds.txt"
+    feeds.write_text("http://127.0.0.1:9/feed.xml\n")
+    code = main(["run", "--feeds", str(feeds), "--output", str(blocker), "--once"])
+    assert code != 0
+    assert "cannot write to output" in _one_line_error(capsys)
+
+
+def test_once_and_streaming_exclude_each_other(tmp_path, capsys):
+    code = main(["run", "--feeds", "f", "--output", str(tmp_path), "--once", "--streaming"])
+    assert code != 0
+    _one_line_error(capsys)
+
+
+def test_missing_required_options(capsys):
+    assert main(["run", "--once"]) != 0
+    assert "--output is required" in _one_line_error(capsys)
+
+
+def test_run_help_lists_every_option(capsys):
+    from wiredesk.pipelines.options import OPTION_SPECS
+
+    assert main(["run", "--help"]) == 0
+    out = capsys.readouterr().out
+    for spec in OPTION_SPECS:
+        if spec.name != "streaming-mode":
+            assert f"--{spec.name}" in out
+
+
+def test_unknown_command(capsys):
+    assert main(["frobnicate"]) != 0
+    _one_line_error(capsys)
+
+
+def test_extract_prints_the_pipeline_fields_as_json(tmp_path, capsys):
+    key = sorted((AEB / "html").glob("*.html.gz"))[0]
+    page = tmp_path / "page.html"
+    page.write_bytes(gzip.decompress(key.read_bytes()))
+    assert main(["extract", str(page), "--url", "https://example.com/story"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    for field in (
+        "text",
+        "title",
+        "language",
+        "dateline",
+        "agency",
+        "country",
+        "region",
+        "word_count",
+        "content_hash",
+    ):
+        assert field in record
+    assert record["word_count"] > 20
+
+
+def test_extract_of_a_missing_file_fails_in_one_line(tmp_path, capsys):
+    assert main(["extract", str(tmp_path / "nope.html")]) != 0
+    assert "cannot read" in _one_line_error(capsys)
+
+
+def test_query_of_a_missing_output_fails_in_one_line(tmp_path, capsys):
+    assert main(["query", str(tmp_path / "nothing"), "SELECT 1"]) != 0
+    assert "no such output folder" in _one_line_error(capsys)
+
+
+def test_query_on_an_empty_output_sees_empty_tables(tmp_path, capsys):
+    assert (
+        main(["query", str(tmp_path), "SELECT count(*) AS n FROM articles", "--format", "csv"]) == 0
+    )
+    assert capsys.readouterr().out.strip().splitlines() == ["n", "0"]
+
+
+def test_bad_sql_fails_in_one_line(tmp_path, capsys):
+    assert main(["query", str(tmp_path), "SELEC nonsense"]) != 0
+    _one_line_error(capsys)

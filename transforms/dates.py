@@ -18,6 +18,8 @@ zones stay in, typos such as 2204 stay out), and years such as 0 or 10^9.
 '2023-11-14T22:13:20+00:00'
 >>> parse_datetime("2999-01-01") is None, parse_datetime("0000-01-01") is None
 (True, True)
+>>> parse_datetime("Sat, 01 Jan 0000 00:00:00 GMT") is None, parse_datetime("1 Jan 24 10:00 GMT").year
+(True, 2024)
 """
 
 from __future__ import annotations
@@ -161,7 +163,15 @@ def _from_iso(text: str) -> dt.datetime | None:
         return None
 
 
+# The year of an RFC 822 date: after the month name, before the time or the end.
+_RFC822_YEAR = re.compile(r"[A-Za-z]{3,}\.?\s+(\d+)(?:\s|$)", re.ASCII)
+
+
 def _from_rfc822(text: str) -> dt.datetime | None:
+    year = _RFC822_YEAR.search(text)
+    if year and len(year.group(1)) > 2 and int(year.group(1)) < 1000:
+        # email.utils reads any year below 100 as two digits: "0000" would be 2000.
+        return None
     try:
         return email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):

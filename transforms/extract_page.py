@@ -153,17 +153,21 @@ def _extract(*, html: str, url: str | None, config: ExtractConfig) -> ExtractedP
         "max_date": dt.date.today().isoformat(),
         "outputformat": _DATE_FORMAT,
     }
-    doc = bare_extraction(
-        tree,  # trafilatura copies a tree it is given, so ours stays intact
-        url=url,
-        fast=config.fast,
-        favor_precision=config.favor_precision,
-        favor_recall=config.favor_recall,
-        include_comments=config.include_comments,
-        include_tables=config.include_tables,
-        with_metadata=True,
-        date_extraction_params=date_params,
-    )
+    options: dict[str, Any] = {
+        "url": url,
+        "fast": config.fast,
+        "favor_precision": config.favor_precision,
+        "favor_recall": config.favor_recall,
+        "include_comments": config.include_comments,
+        "include_tables": config.include_tables,
+    }
+    # trafilatura copies a tree it is given, so ours stays intact.
+    doc = bare_extraction(tree, with_metadata=True, date_extraction_params=date_params, **options)
+    if doc is None:
+        # trafilatura discards the whole page when a metadata extractor raises (htmldate
+        # on a hostile date such as "+99:99"): keep the text, lose only that metadata.
+        # (A page without text pays a second, cheap pass to tell the two apart.)
+        doc = bare_extraction(tree, with_metadata=False, **options)
     if doc is None:
         return ExtractError(RejectReason.EMPTY_TEXT.value, "no main text found")
     if not isinstance(doc, Document):  # as_dict is off; guards an API drift

@@ -29,10 +29,14 @@ its internal subset and any external DTD reference. Only short, non-recursive
 general entities (a single character reference, or at most
 :attr:`FeedParseConfig.max_entity_value` characters without ``&``, ``%``, ``<``, quotes)
 are declared again, so entity expansion is bounded by a small constant factor of
-the input. Parameter entities, ``SYSTEM``/``PUBLIC`` entities and external DTDs are
-dropped; a reference to a dropped entity stays literal text. A DOCTYPE that is
-unterminated or larger than :attr:`FeedParseConfig.max_doctype_bytes` is rejected
-(``parse_error``): we cannot know how expat would read it.
+the input. A DOCTYPE that declares any other entity (recursive or long values: billion
+laughs, quadratic blow-up; ``SYSTEM``/``PUBLIC`` entities: XXE; parameter entities other
+than W3C's XHTML entity sets), or that names an external DTD other than the RSS 0.91
+and W3C ones old feeds still carry, makes the whole feed a ``parse_error`` reject: its
+text depends on what we refuse to expand, and no legitimate feed needs it. Nothing is
+expanded, read or fetched on the way. A DOCTYPE that is unterminated or larger than
+:attr:`FeedParseConfig.max_doctype_bytes` is rejected (``parse_error``) too: we cannot
+know how expat would read it.
 
 Ill-formed XML. Whether expat (feedparser's strict parser) accepts the document is
 checked first, counting elements on the way (more than
@@ -242,6 +246,15 @@ _ENTITY_DECL = re.compile(
     rb"<!ENTITY\s+(\w+)\s+(?:\"([^\"]*)\"|'([^']*)')\s*>", re.ASCII | re.IGNORECASE
 )
 _ANY_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_W3C_ENTITY_SET = re.compile(
+    rb"<!ENTITY\s+%\s+[\w.-]+\s+PUBLIC\s+[\"']-//W3C//ENTITIES ", re.ASCII | re.IGNORECASE
+)
+# SYSTEM "uri" or PUBLIC "public-id" ... right after the DOCTYPE's name.
+_EXTERNAL_ID = re.compile(
+    rb"""\s*[^\s\[>"']+\s+(SYSTEM|PUBLIC)\s*(?:"([^"]*)"|'([^']*)')""", re.ASCII | re.IGNORECASE
+)
+_KNOWN_PUBLIC_IDS = (b"-//w3c//", b"-//netscape communications//")
+_KNOWN_SYSTEM_DTD = re.compile(rb"/rss-?0[._]?91(?:\.dtd)?$", re.ASCII | re.IGNORECASE)
 
 
 class _HostileXML(Exception):
@@ -285,17 +298,50 @@ def _scan_doctype(data: bytes, pos: int) -> tuple[int, bytes]:
             pos = end + 1
 
 
-def _safe_entities(subset: bytes, config: FeedParseConfig) -> tuple[dict[bytes, bytes], int]:
-    """Declarations worth keeping (short, non-recursive), and how many were dropped."""
+def _safe_entities(subset: bytes, config: FeedParseConfig) -> tuple[dict[bytes, bytes], int, int]:
+    """Declarations worth keeping (short, non-recursive), how many were dropped, and how
+    many of those were unsafe (long, recursive, external or parameter entities)."""
     limit = str(config.max_entity_value).encode()
     value_ok = re.compile(rb"&#[0-9]{1,7};|&#x[0-9a-fA-F]{1,6};|[^&%<\"']{0," + limit + rb"}")
     kept: dict[bytes, bytes] = {}
+    unsafe = simple = 0
     for match in _ENTITY_DECL.finditer(subset):
+        simple += 1
         value = match.group(2) if match.group(2) is not None else match.group(3)
         if value_ok.fullmatch(value) and len(kept) < config.max_entities:
             kept.setdefault(match.group(1), value)
+        else:
+            unsafe += 1
     total = len(_ANY_ENTITY_DECL.findall(subset))
-    return kept, total - len(kept)
+    # W3C's XHTML entity sets (``%HTMLlat1;``) only name HTML entities, which are
+    # mapped to characters anyway: declaring them is old habit, not an attack.
+    unsafe += total - simple - len(_W3C_ENTITY_SET.findall(subset))
+    return kept, total - len(kept), unsafe
+
+
+def _refused_doctype(header: bytes, unsafe: int) -> str | None:
+    """Why a DOCTYPE makes the whole feed a ``parse_error``, or None when stripping it is enough.
+
+    Entity declarations that cannot be honoured safely (billion laughs, quadratic
+    blow-up, ``SYSTEM``/``PUBLIC`` entities, parameter entities) are refused: the
+    text depends on them, and no legitimate feed needs them. An external DTD is
+    never loaded; it is tolerated only for the well-known RSS 0.91 and W3C DTDs
+    that old feeds still name (fixtures ``rss_version_091_netscape.xml``,
+    ``always_strip_doctype.xml``), and refused otherwise (a DTD on an attacker's
+    server would define the entities the document uses).
+    """
+    if unsafe:
+        return f"DOCTYPE declares {unsafe} entit{'y' if unsafe == 1 else 'ies'} we do not expand"
+    external = _EXTERNAL_ID.match(header)
+    if external is None:
+        return None
+    literal = (external.group(2) if external.group(2) is not None else external.group(3)).strip()
+    if external.group(1).upper() == b"PUBLIC":
+        if literal.lower().startswith(_KNOWN_PUBLIC_IDS):
+            return None
+    elif _KNOWN_SYSTEM_DTD.search(literal):
+        return None
+    return "DOCTYPE references an external DTD"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -337,7 +383,10 @@ def _defuse_prolog(data: bytes, config: FeedParseConfig) -> _Prolog:
             end, subset = _scan_doctype(data, pos + 9)
             if end - pos > config.max_doctype_bytes:
                 raise _HostileXML(f"DOCTYPE larger than {config.max_doctype_bytes} bytes")
-            entities, lost = _safe_entities(subset, config)
+            entities, lost, unsafe = _safe_entities(subset, config)
+            refusal = _refused_doctype(data[pos + 9 : end], unsafe)
+            if refusal is not None:
+                raise _HostileXML(refusal)
             for name, value in entities.items():
                 if len(kept) < config.max_entities:
                     kept.setdefault(name, value)

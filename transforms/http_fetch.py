@@ -5,10 +5,10 @@ redirect hop:
 
 1. :func:`~wiredesk.transforms.netguard.parse_host` normalizes the URL (hostile
    host spellings become the address they mean; non-http(s) is ``bad_url``).
-2. For pages, robots.txt of the hop's origin is consulted (``robots_disallowed``).
-3. The host is resolved once, by the injectable ``resolver``; every answer is
+2. The host is resolved once, by the injectable ``resolver``; every answer is
    checked by the :class:`~wiredesk.transforms.netguard.AddressPolicy`
    (``blocked_address`` if any is blocked).
+3. For pages, robots.txt of the hop's origin is consulted (``robots_disallowed``).
 4. :class:`~wiredesk.transforms.politeness.Politeness` grants a per-host slot
    (``rate_limited`` when the host asked us to wait longer than ``max_wait``).
 5. The socket is opened to the *checked IP itself* (no second lookup, so DNS
@@ -474,19 +474,8 @@ class SafeFetcher:
                     f"{target.host} is {category}",
                     redirects=tuple(hops),
                 )
-            if check_robots:
-                waited_from = self._clock()
-                decision = self.robots.check(target.url, user_agent=self.config.user_agent)
-                deadline += self._clock() - waited_from
-                if decision.crawl_delay:
-                    self.politeness.set_delay(
-                        target.host, min(decision.crawl_delay, self.config.max_crawl_delay)
-                    )
-                if not decision.allowed:
-                    reason = decision.reason or RejectReason.ROBOTS_DISALLOWED.value
-                    return self._fail(
-                        url, target.url, start, reason, decision.detail, redirects=tuple(hops)
-                    )
+            # Addresses before robots.txt: a host that resolves to a blocked address is
+            # ``blocked_address`` (not ``robots_disallowed`` from a refused robots.txt).
             addresses = self._resolve(target, deadline)
             if isinstance(addresses, _Failure):
                 return self._fail(
@@ -507,6 +496,19 @@ class SafeFetcher:
                         RejectReason.BLOCKED_ADDRESS.value,
                         f"{target.host} resolves to {ip} ({category})",
                         redirects=tuple(hops),
+                    )
+            if check_robots:
+                waited_from = self._clock()
+                decision = self.robots.check(target.url, user_agent=self.config.user_agent)
+                deadline += self._clock() - waited_from
+                if decision.crawl_delay:
+                    self.politeness.set_delay(
+                        target.host, min(decision.crawl_delay, self.config.max_crawl_delay)
+                    )
+                if not decision.allowed:
+                    reason = decision.reason or RejectReason.ROBOTS_DISALLOWED.value
+                    return self._fail(
+                        url, target.url, start, reason, decision.detail, redirects=tuple(hops)
                     )
             waited_from = self._clock()
             slot = self.politeness.acquire(target.host)

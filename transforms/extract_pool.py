@@ -55,7 +55,11 @@ __all__ = ["ExtractorPool", "PoolConfig"]
 LOGGER = logging.getLogger(__name__)
 
 # Imported once by the forkserver, so every worker forked from it starts warm.
-_PRELOAD = ["trafilatura.core", "wiredesk.transforms.extract_page"]
+_PRELOAD = [
+    "trafilatura.core",
+    "wiredesk.transforms.extract_page",
+    "wiredesk.transforms.extract_warmup",
+]
 
 # Test hooks (honoured only by a pool built with _test_hooks=True): a page containing one of
 # these markers makes the worker hang (first writing its pid to the file named by
@@ -103,8 +107,11 @@ def _worker_main(
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         soft = memory_limit if hard == resource.RLIM_INFINITY else min(memory_limit, hard)
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-    # The first extraction in a process pays for lazy set-up (about 0.2 s here): pay it
-    # before reporting ready, so that no page's deadline is spent on it.
+    # The first extraction in a process pays for lazy set-up (about 0.2 s here, and ~4 s
+    # for dateparser's locales): pay it before reporting ready, so that no page's
+    # deadline is spent on it. Already paid when the forkserver preloaded it.
+    import wiredesk.transforms.extract_warmup  # noqa: F401
+
     # A worker that cannot extract this (e.g. a memory cap below what it needs) says so.
     warm = extract_page(html=_WARM_UP_HTML, url="https://example.com/2024/01/02/w", config=config)
     try:

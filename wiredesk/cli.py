@@ -105,8 +105,18 @@ def _cmd_run(argv: Sequence[str]) -> int:
         summary = run_cycle(config=config, feeds=feeds, beam_args=args)
     except RunError as exc:
         return _fail(str(exc))
+    except Exception as exc:  # the run itself broke (disk full, a failed rename): one line
+        logging.getLogger("wiredesk").debug("run failed", exc_info=True)
+        return _fail(f"run failed: {_root_cause(exc)}", 1)
     print("\n".join(summary.lines()))
     return 0
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost error, on one line: Beam wraps worker errors several times."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
 
 
 def _cmd_demo(argv: Sequence[str]) -> int:

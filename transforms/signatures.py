@@ -337,36 +337,65 @@ def sketch_text(
     return _sketch_lines(lines, script, config)
 
 
+_SALTS: dict[tuple[int, int, int, int], U64] = {}
+
+
+def _band_salts(family: int, bands: int, rows: int, script: int) -> U64:
+    key = (family, bands, rows, script)
+    salts = _SALTS.get(key)
+    if salts is None:
+        with np.errstate(over="ignore"):
+            base = (np.arange(bands, dtype=np.uint64) + np.uint64(family << 16)) * np.uint64(
+                0x9E3779B97F4A7C15
+            ) + np.uint64(0x51ED27 + 7 * script + 1013 * rows)
+        salts = _SALTS[key] = _mix(base)
+    return salts
+
+
+def _family_keys(values: U32, bands: int, rows: int, salts: U64) -> U64:
+    """One key per band: the band's ``rows`` values, packed two to a uint64 word and
+    folded through the mixer with the band's salt (a few numpy calls per family)."""
+    m = values[: bands * rows].astype(np.uint64).reshape(bands, rows)
+    acc = salts
+    with np.errstate(over="ignore"):
+        for j in range(0, rows, 2):
+            word = m[:, j] << np.uint64(32)
+            if j + 1 < rows:
+                word = word | m[:, j + 1]
+            acc = _mix(acc ^ word)
+    return acc
+
+
 def band_keys(sketch: Sketch, lsh: LshConfig = DEFAULT_LSH_CONFIG) -> U64:
     """LSH bucket keys of a sketch: one uint64 per band, body bands then head bands.
 
     Keys are salted by band, family and script, so one table holds them all.
-    An empty sketch has no keys (it never becomes a candidate).
+    An empty sketch has no keys (it never becomes a candidate). Keys are never
+    persisted (they are computed from the sketch), so their hashing may change.
     """
     if sketch.is_empty:
         return np.zeros(0, dtype=np.uint64)
+    script = _SCRIPTS.index(sketch.script)
     parts = []
-    salt = np.uint64(0x51ED27 + 7 * _SCRIPTS.index(sketch.script))
-    heads = sketch.head_array()
+    body = sketch.minhash_array()
+    if lsh.body_bands and len(body) >= lsh.body_bands * lsh.body_rows:
+        salts = _band_salts(1, lsh.body_bands, lsh.body_rows, script)
+        parts.append(_family_keys(body, lsh.body_bands, lsh.body_rows, salts))
     per_head = lsh.head_bands * lsh.head_rows
-    families = [(1, sketch.minhash_array(), lsh.body_bands, lsh.body_rows)]
-    if per_head:
+    heads = sketch.head_array()
+    n_heads = len(heads) // per_head if per_head else 0
+    if n_heads:
         # Every lede signature hashes into the same family: a trimmed copy's first
-        # line meets the original's first line wherever a caption pushed it.
-        families += [
-            (2, heads[i : i + per_head], lsh.head_bands, lsh.head_rows)
-            for i in range(0, len(heads) - per_head + 1, per_head)
-        ]
-    for family, values, bands, rows in families:
-        need = bands * rows
-        if bands == 0 or len(values) < need:
-            continue
-        m = values[:need].astype(np.uint64).reshape(bands, rows)
-        with np.errstate(over="ignore"):
-            acc = (np.arange(bands, dtype=np.uint64) + np.uint64(family << 16)) * np.uint64(
-                0x9E3779B97F4A7C15
-            ) + salt
-            for j in range(rows):
-                acc = _mix(acc ^ (m[:, j] * _SHINGLE_MULT[j % len(_SHINGLE_MULT)]))
-        parts.append(acc)
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+        # line meets the original's first line wherever a caption pushed it. All
+        # lede signatures go through the mixer together, as one band matrix.
+        salts = np.tile(_band_salts(2, lsh.head_bands, lsh.head_rows, script), n_heads)
+        parts.append(
+            _family_keys(
+                heads[: n_heads * per_head], lsh.head_bands * n_heads, lsh.head_rows, salts
+            )
+        )
+    return (
+        np.concatenate(parts)
+        if len(parts) > 1
+        else (parts[0] if parts else np.zeros(0, dtype=np.uint64))
+    )

@@ -58,6 +58,8 @@ __all__ = [
     "assign_streaming",
     "cluster_batch",
     "compare_sketches",
+    "decode_link",
+    "encode_link",
     "story_id_for",
     "verify",
 ]
@@ -87,6 +89,9 @@ class SyndicationConfig:
     republication_containment: float = 0.8
     # Candidates verified per lookup, most LSH hits first.
     max_candidates: int = 48
+    # A bucket shared by more copies than this is boilerplate (a credit line, a
+    # standard intro on thousands of stories), not evidence: it is not looked in.
+    max_bucket_size: int = 64
     # Sketches remembered per story (the canonical's and copies that add coverage).
     max_sketches_per_story: int = 4
     # Days a story stays matchable after it was added (streaming and across runs).
@@ -99,6 +104,29 @@ DEFAULT_HEAD_PERM = DEFAULT_SKETCH_CONFIG.head_perm
 
 U32 = npt.NDArray[np.uint32]
 U64 = npt.NDArray[np.uint64]
+
+
+_LINK_MAGIC = b"WK"
+_LINK_FORMAT = 1
+
+
+def encode_link(key: str) -> bytes:
+    """A link record for the ``sketch`` column of ``stories`` state: magic ``WK``, a
+    format byte, the UTF-8 key. Sketches start with ``WS``, so a reader that knows
+    only sketches skips these rows (and counts them in ``rejected_rows``)."""
+    return _LINK_MAGIC + bytes([_LINK_FORMAT]) + key.encode("utf-8")
+
+
+def decode_link(blob: object) -> str | None:
+    """The key of an :func:`encode_link` record, or None for anything else."""
+    if not isinstance(blob, bytes | bytearray) or len(blob) < 4:
+        return None
+    if bytes(blob[:2]) != _LINK_MAGIC or blob[2] != _LINK_FORMAT:
+        return None
+    try:
+        return bytes(blob[3:]).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def story_id_for(canonical_doc_id: str) -> str:
@@ -244,13 +272,22 @@ def verify(a: Sketch, b: Sketch, config: SyndicationConfig = DEFAULT_CONFIG) -> 
 
 
 class _BandStore:
-    """LSH buckets as a sorted uint64 key array (12 bytes an entry) plus a small
-    dict of recent additions, merged when it grows past a quarter of the array;
-    so adding is amortized O(log n) and memory stays flat."""
+    """LSH buckets as a sorted uint64 key array (12 bytes an entry) with a directory
+    on the keys' top bits, plus a small dict of recent additions.
+
+    A lookup reads the directory slot of each key and scans its few neighbours
+    (about four: the directory has one slot per four keys), so it costs the same at
+    10k and at 200k stories; a binary search over millions of keys would cost a
+    cache miss per level. Additions go to the dict and are merged into the array
+    (an O(n) sorted insert) when the dict passes an eighth of it, so adding is
+    amortized O(1) and memory stays flat.
+    """
 
     def __init__(self) -> None:
         self.keys: U64 = np.zeros(0, dtype=np.uint64)
         self.vals: U32 = np.zeros(0, dtype=np.uint32)
+        self.shift = np.uint64(63)
+        self.directory: npt.NDArray[np.int64] = np.zeros(3, dtype=np.int64)
         self.pending: dict[int, list[int]] = {}
         self.n_pending = 0
 
@@ -258,7 +295,7 @@ class _BandStore:
         for k in keys.tolist():
             self.pending.setdefault(k, []).append(entry)
         self.n_pending += len(keys)
-        if self.n_pending > max(8192, len(self.keys) // 4):
+        if self.n_pending > max(8192, len(self.keys) // 8):
             self._merge()
 
     def _merge(self) -> None:
@@ -270,30 +307,57 @@ class _BandStore:
         pv = np.fromiter(
             (e for v in self.pending.values() for e in v), dtype=np.uint32, count=self.n_pending
         )
-        keys = np.concatenate([self.keys, pk])
-        vals = np.concatenate([self.vals, pv])
-        order = np.argsort(keys, kind="stable")
-        self.keys, self.vals = keys[order], vals[order]
+        order = np.argsort(pk, kind="stable")
+        pk, pv = pk[order], pv[order]
+        at = np.searchsorted(self.keys, pk, side="right")  # after equal keys: insertion order
+        self.keys = np.insert(self.keys, at, pk)
+        self.vals = np.insert(self.vals, at, pv)
         self.pending, self.n_pending = {}, 0
+        bits = max(1, min(30, int(np.log2(max(len(self.keys), 8) / 4))))
+        self.shift = np.uint64(64 - bits)
+        prefixes = np.arange(1 << bits, dtype=np.uint64) << self.shift
+        self.directory = np.concatenate(
+            (np.searchsorted(self.keys, prefixes, side="left"), [len(self.keys)])
+        ).astype(np.int64)
 
-    def query(self, keys: U64) -> U32:
+    def query(self, keys: U64, max_bucket: int = 0) -> U32:
+        """Entries in the buckets of ``keys``; a bucket holding more than ``max_bucket``
+        entries (when > 0) is left out: what thousands of stories share is boilerplate."""
+        found_keys: list[U64] = []
         found: list[U32] = []
-        if len(self.keys):
-            lo = np.searchsorted(self.keys, keys, side="left")
-            hi = np.searchsorted(self.keys, keys, side="right")
-            for i, j in zip(lo.tolist(), hi.tolist(), strict=True):
-                if j > i:
-                    found.append(self.vals[i:j])
+        keys = np.unique(keys)  # a bucket counts once, even when two ledes hash alike
+        if len(self.keys) and len(keys):
+            slot = (keys >> self.shift).astype(np.int64)
+            lo, hi = self.directory[slot], self.directory[slot + 1]
+            size = hi - lo
+            total = int(size.sum())
+            if total:
+                offsets = np.repeat(lo - (np.cumsum(size) - size), size)
+                at = offsets + np.arange(total)
+                hit = at[self.keys[at] == np.repeat(keys, size)]
+                found_keys.append(self.keys[hit])
+                found.append(self.vals[hit])
         if self.pending:
-            got = [e for k in keys.tolist() for e in self.pending.get(k, ())]
-            if got:
-                found.append(np.array(got, dtype=np.uint32))
+            got_k: list[int] = []
+            got_v: list[int] = []
+            for k in keys.tolist():
+                for e in self.pending.get(k, ()):
+                    got_k.append(k)
+                    got_v.append(e)
+            if got_v:
+                found_keys.append(np.array(got_k, dtype=np.uint64))
+                found.append(np.array(got_v, dtype=np.uint32))
         if not found:
             return np.zeros(0, dtype=np.uint32)
-        return np.concatenate(found)
+        vals = np.concatenate(found)
+        if max_bucket > 0 and len(vals) > max_bucket:
+            ks = np.concatenate(found_keys)
+            _uniq, inverse, counts = np.unique(ks, return_inverse=True, return_counts=True)
+            vals = vals[counts[inverse] <= max_bucket]
+        return vals
 
     def nbytes(self) -> int:
-        return int(self.keys.nbytes + self.vals.nbytes)
+        return int(self.keys.nbytes + self.vals.nbytes + self.directory.nbytes)
 
 
 def _plausible(a: Sketch, b: Sketch) -> bool:
@@ -340,6 +404,10 @@ class SyndicationIndex:
         self._reset()
 
     def _reset(self) -> None:
+        # Link keys (a wire item's id): key -> (story id, day), and the order they were
+        # recorded in (rows_since reads it).
+        self._links: dict[str, tuple[str, int]] = {}
+        self._link_log: list[str] = []
         self._story: list[str] = []
         self._day: list[int] = []  # date ordinal
         self._blob: list[bytes] = []  # sketch bytes: compact, decoded on verify
@@ -364,7 +432,7 @@ class SyndicationIndex:
         return story_id in self._by_story
 
     # ---- adding ----
-    def add(self, story_id: str, sketch: Sketch, day: dt.date) -> bool:
+    def add(self, story_id: str, sketch: Sketch, day: dt.date, keys: U64 | None = None) -> bool:
         """Remember ``sketch`` as a copy of ``story_id`` first seen on ``day``.
 
         Returns False (and keeps nothing) for an empty sketch, when the story
@@ -381,10 +449,12 @@ class SyndicationIndex:
                 v = verify(sketch, self._sketch(e), self.config)
                 if v.kind in ("exact", "republication"):
                     return False
-        self._append(story_id, sketch, sketch.to_bytes(), day.toordinal())
+        self._append(story_id, sketch, sketch.to_bytes(), day.toordinal(), keys)
         return True
 
-    def _append(self, story_id: str, sketch: Sketch, blob: bytes, day: int) -> None:
+    def _append(
+        self, story_id: str, sketch: Sketch, blob: bytes, day: int, keys: U64 | None = None
+    ) -> None:
         entry = len(self._story)
         self._story.append(story_id)
         self._day.append(day)
@@ -392,19 +462,55 @@ class SyndicationIndex:
         self._alive.append(True)
         self._by_story.setdefault(story_id, []).append(entry)
         self._exact.setdefault(sketch.content_hash, entry)
-        self._bands.add(entry, band_keys(sketch, self.config.lsh))
+        self._bands.add(entry, band_keys(sketch, self.config.lsh) if keys is None else keys)
 
     def _sketch(self, entry: int) -> Sketch:
         s = Sketch.from_bytes(self._blob[entry])
         assert isinstance(s, Sketch)  # blobs are written by _append only
         return s
 
+    def link(self, key: str, story_id: str, day: dt.date) -> bool:
+        """Remember that every doc with link ``key`` (e.g. ``wire:<item id>``) belongs to
+        ``story_id``. The first story a key is linked to stays; a later day keeps the link
+        alive longer. Returns True when something new must be persisted."""
+        if not key:
+            return False
+        held = self._links.get(key)
+        ordinal = day.toordinal()
+        if held is not None and held[1] >= ordinal:
+            return False
+        self._links[key] = (held[0] if held else story_id, ordinal)
+        self._link_log.append(key)
+        return True
+
+    def story_for_key(self, key: str | None) -> str | None:
+        """The story a link key belongs to, or None."""
+        if not key:
+            return None
+        held = self._links.get(key)
+        return held[0] if held else None
+
+    def similarity_to_story(self, sketch: Sketch, story_id: str) -> float:
+        """How much of the more-contained body is shared with the story's best copy held,
+        for a doc joined by its link key: the measured overlap, never below 0.01 (the
+        same item, whatever its text)."""
+        best = 0.0
+        for e in self._by_story.get(story_id, ()):
+            cmp = compare_sketches(sketch, self._sketch(e)) if self._alive[e] else None
+            if cmp is not None:
+                best = max(best, cmp.containment_a, cmp.containment_b)
+        return round(min(1.0, max(0.01, best)), 4)
+
     # ---- matching ----
-    def candidates(self, sketch: Sketch) -> list[int]:
-        """Live entries sharing LSH buckets with ``sketch``, most shared buckets first."""
+    def candidates(self, sketch: Sketch, keys: U64 | None = None) -> list[int]:
+        """Live entries sharing LSH buckets with ``sketch``, most shared buckets first.
+        ``keys``: the sketch's ``band_keys`` under this index's LSH config, if known."""
         if sketch.is_empty:
             return []
-        hits = self._bands.query(band_keys(sketch, self.config.lsh))
+        hits = self._bands.query(
+            band_keys(sketch, self.config.lsh) if keys is None else keys,
+            max_bucket=self.config.max_bucket_size,
+        )
         out: list[int] = []
         exact = self._exact.get(sketch.content_hash)
         if exact is not None and self._alive[exact]:
@@ -417,10 +523,10 @@ class SyndicationIndex:
                     out.append(e)
         return out
 
-    def matches(self, sketch: Sketch) -> list[tuple[int, str, Verdict]]:
+    def matches(self, sketch: Sketch, keys: U64 | None = None) -> list[tuple[int, str, Verdict]]:
         """Every verified (entry, story_id, verdict) for ``sketch``."""
         out = []
-        for e in self.candidates(sketch):
+        for e in self.candidates(sketch, keys):
             known = self._sketch(e)
             if not _plausible(sketch, known):
                 continue
@@ -429,11 +535,11 @@ class SyndicationIndex:
                 out.append((e, self._story[e], v))
         return out
 
-    def match(self, sketch: Sketch) -> Match | None:
+    def match(self, sketch: Sketch, keys: U64 | None = None) -> Match | None:
         """The known story ``sketch`` is a copy of, or None. Never raises on a valid sketch."""
         if not isinstance(sketch, Sketch):
             return None
-        found = self.matches(sketch)
+        found = self.matches(sketch, keys)
         if not found:
             return None
         # Highest similarity wins; ties go to the smaller story id (deterministic).
@@ -442,19 +548,21 @@ class SyndicationIndex:
 
     # ---- bounding ----
     def expire(self, before_day: dt.date) -> int:
-        """Forget every copy added before ``before_day``; returns how many were dropped."""
+        """Forget every copy (and link) added before ``before_day``; returns how many
+        copies were dropped."""
         cut = before_day.toordinal()
         keep = [e for e, d in enumerate(self._day) if self._alive[e] and d >= cut]
         dropped = sum(self._alive) - len(keep)
-        if dropped:
-            self._rebuild(keep)
+        links = {k: v for k, v in self._links.items() if v[1] >= cut}
+        if dropped or len(links) != len(self._links):
+            self._rebuild(keep, links)
         return dropped
 
     def expire_horizon(self, today: dt.date) -> int:
         """Forget what is older than ``config.horizon_days`` before ``today``."""
         return self.expire(today - dt.timedelta(days=self.config.horizon_days))
 
-    def _rebuild(self, keep: list[int]) -> None:
+    def _rebuild(self, keep: list[int], links: dict[str, tuple[str, int]]) -> None:
         old = (self._story, self._day, self._blob)
         self._reset()
         for e in keep:
@@ -462,19 +570,44 @@ class SyndicationIndex:
             s = Sketch.from_bytes(blob)
             assert isinstance(s, Sketch)
             self._append(old[0][e], s, blob, old[1][e])
+        self._links = dict(links)
+        self._link_log = list(links)
 
     # ---- persistence ----
     def to_rows(self) -> list[dict[str, Any]]:
-        """Plain rows ``{story_id: str, day: date, sketch: bytes}``, in insertion order."""
-        return [
+        """Plain rows ``{story_id: str, day: date, sketch: bytes}``: the copies in
+        insertion order, then the links (their ``sketch`` is an :func:`encode_link`
+        record, not a sketch)."""
+        return self.rows_since((0, 0))
+
+    def mark(self) -> tuple[int, int]:
+        """A watermark for :meth:`rows_since`: what the index holds now."""
+        return len(self._story), len(self._link_log)
+
+    def rows_since(self, mark: tuple[int, int]) -> list[dict[str, Any]]:
+        """The rows added after ``mark`` (what a run must persist), in insertion order."""
+        rows = [
             {
                 "story_id": self._story[e],
                 "day": dt.date.fromordinal(self._day[e]),
                 "sketch": self._blob[e],
             }
-            for e in range(len(self._story))
+            for e in range(mark[0], len(self._story))
             if self._alive[e]
         ]
+        # Each key once, at its latest record (a refreshed day), in the order recorded.
+        latest = {key: n for n, key in enumerate(self._link_log[mark[1] :])}
+        for key in sorted(latest, key=latest.__getitem__):
+            if key in self._links:
+                story_id, day = self._links[key]
+                rows.append(
+                    {
+                        "story_id": story_id,
+                        "day": dt.date.fromordinal(day),
+                        "sketch": encode_link(key),
+                    }
+                )
+        return rows
 
     @classmethod
     def from_rows(
@@ -493,6 +626,10 @@ class SyndicationIndex:
                 continue
             if isinstance(day, dt.datetime):
                 day = day.date()
+            key = decode_link(blob)
+            if key is not None and isinstance(story_id, str) and isinstance(day, dt.date):
+                index.link(key, story_id, day)
+                continue
             sketch = Sketch.from_bytes(bytes(blob)) if isinstance(blob, bytes | bytearray) else None
             if (
                 not isinstance(story_id, str)
@@ -506,8 +643,9 @@ class SyndicationIndex:
         return index
 
     def nbytes(self) -> int:
-        """Approximate bytes held (sketch blobs + bucket arrays), for capacity planning."""
-        return sum(len(b) + 33 for b in self._blob) + self._bands.nbytes()
+        """Approximate bytes held (sketch blobs + bucket arrays + links), for capacity planning."""
+        links = sum(len(k) + 120 for k in self._links)
+        return sum(len(b) + 33 for b in self._blob) + self._bands.nbytes() + links
 
 
 # -- batch and streaming assignment ---------------------------------------------------
@@ -522,6 +660,9 @@ class DocInfo:
     is_agency_copy: bool = False  # the wire agency's own copy (wire item, agency site)
     published_at: dt.datetime | None = None
     seen_order: int = 0
+    # Docs with one link key are one story whatever their text (every version of a
+    # wire item: ``wire:<item id>``), in one batch and across runs.
+    link_key: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -530,7 +671,7 @@ class Assignment:
     story_id: str
     is_canonical: bool
     similarity: float  # 1.0 for a canonical copy
-    kind: str  # "canonical" or a Verdict kind ("exact", "republication", ...)
+    kind: str  # "canonical", "same_item" (joined by link key) or a Verdict kind
 
 
 _FAR_FUTURE = dt.datetime.max.replace(tzinfo=dt.UTC)
@@ -575,8 +716,13 @@ def cluster_batch(
     * No chaining: a doc joins a new story only if it matches the story's
       canonical copy or at least half of its copies, so a follow-up that happens
       to match one republication does not pull the two stories together.
+    * Docs with the same ``link_key`` (versions of one wire item) are one story,
+      whatever their text: a key the index knows joins its story; a key seen earlier
+      in the batch joins that doc's story. A story whose canonical copy has a link
+      key gets ``story_id_for(link_key)``, the same for every version.
     * When ``index`` is given, the new stories and useful copies are added to it
-      (day = the doc's publication day, else ``today``) for later runs.
+      (day = the doc's publication day, else ``today``) for later runs, and so are
+      the links of every doc with a key.
     """
     cfg = config or (index.config if index is not None else DEFAULT_CONFIG)
     today = today or dt.datetime.now(dt.UTC).date()
@@ -585,37 +731,78 @@ def cluster_batch(
     canonical_entry: dict[str, int] = {}
     doc_of_entry: list[int] = []
     result: dict[int, Assignment] = {}
+    keyed: dict[str, str] = {}  # link key -> story id, in this batch
+    keys_of: dict[int, U64] = {}  # band keys of each doc, computed once
     order = sorted(range(len(docs)), key=lambda k: _priority(docs[k]))
     for i in order:
         d = docs[i]
         sketch = d.sketch
-        if not isinstance(sketch, Sketch) or sketch.is_empty:
-            # Nothing to compare: a story of its own.
-            result[i] = Assignment(d.doc_id, story_id_for(d.doc_id), True, 1.0, "canonical")
+        key = d.link_key or None
+        known = (index.story_for_key(key) if index is not None else None) or keyed.get(key or "")
+        usable = isinstance(sketch, Sketch) and not sketch.is_empty
+        if known is not None:
+            # Another version of an item already placed: its story, whatever the text.
+            sim = 0.01
+            if usable:
+                assert isinstance(sketch, Sketch)
+                sim = max(
+                    index.similarity_to_story(sketch, known) if index is not None else 0.0,
+                    batch.similarity_to_story(sketch, known),
+                )
+            result[i] = Assignment(d.doc_id, known, False, sim, "same_item")
+            if usable:
+                assert isinstance(sketch, Sketch)
+                members.setdefault(known, []).append(len(doc_of_entry))
+                doc_of_entry.append(i)
+                batch._append(known, sketch, sketch.to_bytes(), 0, band_keys(sketch, cfg.lsh))
             continue
-        prior = index.match(sketch) if index is not None else None
+        if not usable:
+            # Nothing to compare: a story of its own.
+            sid = story_id_for(key or d.doc_id)
+            result[i] = Assignment(d.doc_id, sid, True, 1.0, "canonical")
+            if key:
+                keyed[key] = sid
+            continue
+        assert isinstance(sketch, Sketch)
+        keys = keys_of[i] = band_keys(sketch, cfg.lsh)
+        prior = index.match(sketch, _same_lsh(index, cfg, keys)) if index is not None else None
         if prior is not None:
             sid = prior.story_id
             result[i] = Assignment(d.doc_id, sid, False, prior.similarity, prior.kind)
         else:
-            joined = _join_batch_story(sketch, batch, members, canonical_entry, exclude=None)
+            joined = _join_batch_story(
+                sketch, batch, members, canonical_entry, exclude=None, keys=keys
+            )
             if joined is not None:
                 sid, v = joined
                 result[i] = Assignment(d.doc_id, sid, False, v.similarity, v.kind)
             else:
-                sid = story_id_for(d.doc_id)
+                sid = story_id_for(key or d.doc_id)
                 result[i] = Assignment(d.doc_id, sid, True, 1.0, "canonical")
                 canonical_entry[sid] = len(doc_of_entry)
+        if key:
+            keyed[key] = sid
         members.setdefault(sid, []).append(len(doc_of_entry))
         doc_of_entry.append(i)
-        batch._append(sid, sketch, sketch.to_bytes(), 0)
-    _merge_late_joiners(docs, batch, members, canonical_entry, doc_of_entry, result)
+        batch._append(sid, sketch, sketch.to_bytes(), 0, keys)
+    merged = _merge_late_joiners(docs, batch, members, canonical_entry, doc_of_entry, result)
+    for i, a in list(result.items()):
+        if a.story_id in merged:  # a doc outside the batch index (no usable sketch)
+            result[i] = dataclasses.replace(a, story_id=merged[a.story_id])
     if index is not None:
         for i in order:
             sketch = docs[i].sketch
+            day = _day_of(docs[i], today)
             if isinstance(sketch, Sketch):
-                index.add(result[i].story_id, sketch, _day_of(docs[i], today))
+                index.add(result[i].story_id, sketch, day, _same_lsh(index, cfg, keys_of.get(i)))
+            if docs[i].link_key:
+                index.link(str(docs[i].link_key), result[i].story_id, day)
     return [result[i] for i in range(len(docs))]
+
+
+def _same_lsh(index: SyndicationIndex, cfg: SyndicationConfig, keys: U64 | None) -> U64 | None:
+    """``keys`` (computed under ``cfg``) when ``index`` bands alike, else None (recompute)."""
+    return keys if index.config.lsh == cfg.lsh else None
 
 
 def _merge_late_joiners(
@@ -625,14 +812,16 @@ def _merge_late_joiners(
     canonical_entry: dict[str, int],
     doc_of_entry: list[int],
     result: dict[int, Assignment],
-) -> None:
+) -> dict[str, str]:
     """Second look at each new story's canonical copy, now that every copy is known.
 
     In canonical order, a copy can come before the copy that links it to its story
     (a rewritten lede is not comparable with a trimmed copy, but both are with the
     full text that arrives later). Such a story is folded into the earlier story
     when its canonical copy meets the same no-chaining rule as a single doc.
+    Returns the story ids folded away, each to the story it joined.
     """
+    merged: dict[str, str] = {}
     for sid, entry in sorted(canonical_entry.items(), key=lambda kv: kv[1]):
         if entry == 0 or sid not in members:
             continue
@@ -657,6 +846,11 @@ def _merge_late_joiners(
             )
         batch._by_story.setdefault(target, []).extend(batch._by_story.pop(sid, []))
         del canonical_entry[sid]
+        merged[sid] = target
+        for old_sid, new_sid in merged.items():
+            if new_sid == sid:
+                merged[old_sid] = target
+    return merged
 
 
 def _join_batch_story(
@@ -666,12 +860,13 @@ def _join_batch_story(
     canonical_entry: Mapping[str, int],
     *,
     exclude: str | None,
+    keys: U64 | None = None,
 ) -> tuple[str, Verdict] | None:
     """The story ``sketch`` may join among those with copies in the batch: it must
     match the story's canonical copy or at least half of its copies in the batch,
     so that one stray match never chains two stories."""
     found: dict[str, list[tuple[int, Verdict]]] = {}
-    for e, sid, v in batch.matches(sketch):
+    for e, sid, v in batch.matches(sketch, keys):
         if sid != exclude:
             found.setdefault(sid, []).append((e, v))
     eligible: list[tuple[float, str, Verdict]] = []
@@ -694,12 +889,33 @@ def assign_streaming(
     every later copy joins it. The index is updated in place."""
     today = today or dt.datetime.now(dt.UTC).date()
     sketch = doc.sketch
-    if not isinstance(sketch, Sketch) or sketch.is_empty:
-        return Assignment(doc.doc_id, story_id_for(doc.doc_id), True, 1.0, "canonical")
-    m = index.match(sketch)
+    day = _day_of(doc, today)
+    key = doc.link_key or None
+    usable = isinstance(sketch, Sketch) and not sketch.is_empty
+    known = index.story_for_key(key)
+    keys = band_keys(sketch, index.config.lsh) if isinstance(sketch, Sketch) else None
+    if known is not None:
+        sim = 0.01
+        if usable:
+            assert isinstance(sketch, Sketch)
+            sim = index.similarity_to_story(sketch, known)
+            index.add(known, sketch, day, keys)
+        index.link(str(key), known, day)
+        return Assignment(doc.doc_id, known, False, sim, "same_item")
+    if not usable:
+        sid = story_id_for(key or doc.doc_id)
+        if key:
+            index.link(key, sid, day)
+        return Assignment(doc.doc_id, sid, True, 1.0, "canonical")
+    assert isinstance(sketch, Sketch)
+    m = index.match(sketch, keys)
     if m is not None:
-        index.add(m.story_id, sketch, _day_of(doc, today))
+        index.add(m.story_id, sketch, day, keys)
+        if key:
+            index.link(key, m.story_id, day)
         return Assignment(doc.doc_id, m.story_id, False, m.similarity, m.kind)
-    sid = story_id_for(doc.doc_id)
-    index.add(sid, sketch, _day_of(doc, today))
+    sid = story_id_for(key or doc.doc_id)
+    index.add(sid, sketch, day, keys)
+    if key:
+        index.link(key, sid, day)
     return Assignment(doc.doc_id, sid, True, 1.0, "canonical")

@@ -32,7 +32,17 @@ from wiredesk.schemas.records import FeedSource
 from wiredesk.transforms.feeds_file import FeedsFileError, read_feeds_file
 from wiredesk.transforms.write_parquet import NAMESPACE
 
-__all__ = ["RunError", "RunSummary", "check_output_writable", "load_feeds", "run", "run_cycle"]
+__all__ = [
+    "RunError",
+    "RunSummary",
+    "check_output_writable",
+    "is_local_runner",
+    "launch",
+    "load_feeds",
+    "run",
+    "run_cycle",
+    "run_unbounded",
+]
 
 _LOG = logging.getLogger(__name__)
 
@@ -102,6 +112,41 @@ def check_output_writable(output: str) -> None:
         raise RunError(f"cannot write to output {output}: {exc}") from exc
 
 
+def is_local_runner(options: PipelineOptions) -> bool:
+    """True when the run stays on this machine (wiredesk then picks the FnApiRunner)."""
+    return options.view_as(StandardOptions).runner in _LOCAL_RUNNERS
+
+
+def run_unbounded(
+    *, config: RunConfig, feeds: Sequence[FeedSource], beam_args: Sequence[str] = ()
+) -> Any:
+    """Submit the unbounded graph (pipelines/unbounded.py) to a managed runner and
+    return its PipelineResult without waiting: a streaming job runs until drained."""
+    from wiredesk.pipelines.unbounded import build_unbounded_graph
+
+    options = PipelineOptions(list(beam_args))
+    # Beam's own --streaming (wiredesk's CLI spells it --streaming-mode).
+    options.view_as(StandardOptions).streaming = True
+    pipeline = beam.Pipeline(options=options)
+    build_unbounded_graph(pipeline, config, feeds)
+    return pipeline.run()
+
+
+def launch(argv: Sequence[str]) -> Any:
+    """Build the graph the options ask for and submit it, without waiting (the Flex
+    Template entry point, deploy/main.py): the unbounded graph for ``--streaming``
+    / ``--streaming_mode``, else the batch graph. Returns the PipelineResult."""
+    args = ["--streaming_mode" if a == "--streaming" else a for a in argv]
+    options = PipelineOptions(args)
+    config = RunConfig.from_options(options)
+    feeds = load_feeds(config.feeds) if config.feeds else []
+    if config.streaming:
+        return run_unbounded(config=config, feeds=feeds, beam_args=args)
+    pipeline = beam.Pipeline(runner=_runner_for(options), options=options)
+    build_graph(pipeline, config, feeds)
+    return pipeline.run()
+
+
 def _runner_for(options: PipelineOptions) -> Any:
     runner = options.view_as(StandardOptions).runner
     if runner in _LOCAL_RUNNERS:
@@ -162,4 +207,15 @@ def run(argv: Sequence[str] | None = None) -> RunSummary:
     config = RunConfig.from_options(options)
     feeds = load_feeds(config.feeds) if config.feeds else []
     check_output_writable(config.output)
+    streaming = config.streaming or bool(options.view_as(StandardOptions).streaming)
+    if streaming and not is_local_runner(options):
+        # A managed runner runs the graph unbounded (DESIGN.md); this returns once
+        # the job is submitted. Locally, --streaming is pipelines/streaming.py.
+        started = time.monotonic()
+        run_unbounded(
+            config=dataclasses.replace(config, streaming=True),
+            feeds=feeds,
+            beam_args=list(argv or []),
+        )
+        return RunSummary(run_id=config.run_id, seconds=time.monotonic() - started, counters={})
     return run_cycle(config=config, feeds=feeds, beam_args=list(argv or []))

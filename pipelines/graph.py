@@ -31,13 +31,14 @@ from wiredesk.transforms.exact_dedup import DedupeEntries, entry_keys
 from wiredesk.transforms.extract_text import ExtractText
 from wiredesk.transforms.fetch_article import FetchArticle
 from wiredesk.transforms.fetch_settings import FetchSettings
-from wiredesk.transforms.poll_feeds import PollFeeds
+from wiredesk.transforms.poll_feeds import CarryOverFeedState, PollFeeds
+from wiredesk.transforms.poll_schedule import ScheduleConfig
 from wiredesk.transforms.read_wire import ReadWireDir
 from wiredesk.transforms.state_store import ReadState, WriteState
 from wiredesk.transforms.syndication import DetectSyndication
 from wiredesk.transforms.write_parquet import NAMESPACE, VerifyWritten, WriteTable
 
-__all__ = ["GraphOutputs", "build_graph", "fetch_settings_for"]
+__all__ = ["GraphOutputs", "build_graph", "fetch_settings_for", "schedule_for"]
 
 
 @dataclasses.dataclass
@@ -59,6 +60,13 @@ def fetch_settings_for(config: RunConfig) -> FetchSettings:
         per_host_concurrency=config.per_host_concurrency,
         per_host_delay=config.per_host_delay,
         respect_robots=not config.ignore_robots,
+    )
+
+
+def schedule_for(config: RunConfig) -> ScheduleConfig:
+    return ScheduleConfig(
+        min_interval=config.poll_interval,
+        max_interval=max(config.max_poll_interval, config.poll_interval),
     )
 
 
@@ -117,11 +125,15 @@ def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]
         polled = (
             p
             | "Feeds" >> beam.Create(list(feeds))
-            | "PollFeeds" >> PollFeeds(settings=settings, validators=validators)
+            | "PollFeeds"
+            >> PollFeeds(settings=settings, validators=validators, schedule=schedule_for(config))
         )
         entry_sets.append(polled[PollFeeds.ENTRIES])
         reject_sets.append(polled[PollFeeds.REJECTS])
-        feed_state = polled[PollFeeds.STATE]
+        # Feeds not polled this run (not due) keep their rows: each run's file is complete.
+        feed_state = (polled[PollFeeds.STATE], validators) | "CarryOverFeedState" >> (
+            CarryOverFeedState()
+        )
     if config.wire_dir:
         wire = p | "ReadWireDir" >> ReadWireDir(wire_dir=config.wire_dir, seen_keys=seen_side)
         entry_sets.append(wire[ReadWireDir.ENTRIES])

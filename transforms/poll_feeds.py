@@ -6,7 +6,10 @@ A feed that cannot be fetched or yields nothing becomes a reject row; a feed
 that answers 304 Not Modified yields nothing and is counted.
 
 Outputs (tagged): main = FeedEntry, ``rejects`` = Reject, ``feed_state`` =
-validator rows for the ``feeds`` state.
+rows for the ``feeds`` state: validators and the next poll planned by
+:func:`~wiredesk.transforms.poll_schedule.next_poll` (faster for a feed whose
+listing changed, slower for one that answered 304 or listed the same items,
+backing off when it fails, never before its ttl / max-age / Retry-After).
 
 Example::
 
@@ -18,7 +21,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator, Mapping
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import apache_beam as beam
@@ -26,32 +30,122 @@ from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import FeedSource, Reject, RejectReason, Stage, utcnow
 from wiredesk.transforms.concurrency import ThreadPoolMapper
+from wiredesk.transforms.exact_dedup import entry_keys
 from wiredesk.transforms.feed_parse import parse_feed
 from wiredesk.transforms.fetch_settings import FetchSettings
+from wiredesk.transforms.poll_schedule import (
+    PollStatus,
+    ScheduleConfig,
+    ServerHints,
+    next_poll,
+    parse_cache_control,
+    schedule_from_row,
+)
 from wiredesk.transforms.wire_parse import parse_wire, sniff_wire_kind
 from wiredesk.transforms.write_parquet import NAMESPACE
 
-__all__ = ["PollFeeds", "poll_one_feed", "PollOutcome"]
+__all__ = ["CarryOverFeedState", "PollFeeds", "PollOutcome", "listing_hash", "poll_one_feed"]
 
 
 @dataclasses.dataclass(frozen=True)
 class PollOutcome:
-    """What polling one feed gave: entries, rejects, new validators, and how it went."""
+    """What polling one feed gave: entries, rejects, the feed's next state row, how it went."""
 
     entries: tuple[Any, ...] = ()
     rejects: tuple[Reject, ...] = ()
     state: dict[str, Any] | None = None
     status: str = "ok"  # ok | not_modified | failed
     skipped: int = 0
+    poll_status: PollStatus = PollStatus.CHANGED
+
+
+def listing_hash(entries: Iterable[Any]) -> str:
+    """A fingerprint of which items a feed lists (order and wording ignored)."""
+    keys = sorted({key for entry in entries for key in entry_keys(entry)})
+    digest = hashlib.blake2b(digest_size=12)
+    for key in keys:
+        digest.update(key.encode("utf-8", "surrogatepass") + b"\x00")
+    return digest.hexdigest()
+
+
+def _state_row(
+    *,
+    feed: FeedSource,
+    now: dt.datetime,
+    previous: Mapping[str, Any] | None,
+    status: PollStatus,
+    hints: ServerHints,
+    schedule: ScheduleConfig,
+    etag: str | None,
+    last_modified: str | None,
+    listing: str | None,
+) -> dict[str, Any]:
+    planned = next_poll(
+        config=schedule,
+        previous=schedule_from_row(previous),
+        outcome=status,
+        hints=hints,
+        now=now,
+        feed_url=feed.url,
+    )
+    return {
+        "feed_url": feed.url,
+        "day": now.date(),
+        "etag": etag,
+        "last_modified": last_modified,
+        "polled_at": now,
+        "next_poll_at": planned.next_poll_at,
+        "interval_s": planned.interval,
+        "consecutive_failures": planned.consecutive_failures,
+        "polls": planned.polls,
+        "last_new_at": planned.last_new_at,
+        "last_status": status.value,
+        "listing_hash": listing,
+    }
 
 
 def poll_one_feed(
-    *, fetcher: Any, feed: FeedSource, validators: Mapping[str, Any] | None, now: dt.datetime
+    *,
+    fetcher: Any,
+    feed: FeedSource,
+    validators: Mapping[str, Any] | None,
+    now: dt.datetime,
+    schedule: ScheduleConfig | None = None,
 ) -> PollOutcome:
-    """Fetch and parse one feed. Never raises: failures are rejects."""
-    etag = validators.get("etag") if validators else None
-    last_modified = validators.get("last_modified") if validators else None
+    """Fetch and parse one feed. Never raises: failures are rejects.
+
+    ``validators`` is the feed's previous ``feeds`` state row (or None). The
+    outcome's ``state`` is the next one: validators and the next poll time.
+    """
+    schedule = schedule or ScheduleConfig()
+    previous = validators or {}
+    etag = previous.get("etag")
+    last_modified = previous.get("last_modified")
+    previous_listing = previous.get("listing_hash")
     result = fetcher.fetch_feed(feed.url, etag=etag, last_modified=last_modified)
+
+    def row(
+        status: PollStatus,
+        *,
+        hints: ServerHints,
+        new_etag: str | None = etag,
+        new_last_modified: str | None = last_modified,
+        listing: str | None = previous_listing,
+    ) -> dict[str, Any]:
+        return _state_row(
+            feed=feed,
+            now=now,
+            previous=validators,
+            status=status,
+            hints=hints,
+            schedule=schedule,
+            etag=new_etag,
+            last_modified=new_last_modified,
+            listing=listing,
+        )
+
+    headers = result.headers or {}
+    cache_max_age = parse_cache_control(headers.get("cache-control"))
     if not result.ok:
         reject = Reject(
             url=feed.url,
@@ -61,42 +155,72 @@ def poll_one_feed(
             detail=result.detail,
             at=now,
         )
-        return PollOutcome(rejects=(reject,), status="failed")
-    state = {
-        "feed_url": feed.url,
-        "day": now.date(),
-        "etag": result.headers.get("etag"),
-        "last_modified": result.headers.get("last-modified"),
-        "polled_at": now,
-    }
+        # The validators we had stay: they still describe the last good copy.
+        state = row(PollStatus.FAILED, hints=ServerHints(retry_after=result.retry_after))
+        return PollOutcome(
+            rejects=(reject,), state=state, status="failed", poll_status=PollStatus.FAILED
+        )
     if result.not_modified:
         # Keep the validators we sent: a 304 need not repeat them.
-        state["etag"] = state["etag"] or etag
-        state["last_modified"] = state["last_modified"] or last_modified
-        return PollOutcome(state=state, status="not_modified")
+        state = row(
+            PollStatus.NOT_MODIFIED,
+            hints=ServerHints(cache_max_age=cache_max_age, retry_after=result.retry_after),
+            new_etag=headers.get("etag") or etag,
+            new_last_modified=headers.get("last-modified") or last_modified,
+        )
+        return PollOutcome(state=state, status="not_modified", poll_status=PollStatus.NOT_MODIFIED)
     kind = feed.kind
     if kind == "auto":
         kind = sniff_wire_kind(result.body) or "rss"
+    entries: tuple[Any, ...]
+    rejects: tuple[Reject, ...]
+    ttl: float | None = None
     if kind in ("ninjs", "newsml", "dpa"):
         parsed_wire = parse_wire(
             body=result.body, source_url=feed.url, feed=feed, fetched_at=now, kind=kind
         )
+        entries, rejects = tuple(parsed_wire.entries), tuple(parsed_wire.rejects)
+        skipped = len(parsed_wire.skipped)
+        unusable = not entries and bool(rejects)
+    else:
+        parsed = parse_feed(body=result.body, feed=feed, headers=result.headers, fetched_at=now)
+        entries = tuple(parsed.entries)
+        rejects = (parsed.reject,) if parsed.reject is not None else ()
+        skipped = parsed.skipped
+        ttl = float(parsed.ttl_seconds) if parsed.ttl_seconds else None
+        unusable = parsed.reject is not None
+    hints = ServerHints(
+        ttl_seconds=ttl, cache_max_age=cache_max_age, retry_after=result.retry_after
+    )
+    if unusable:
+        # Not remembering this body's validators makes the next poll fetch it again.
+        state = row(PollStatus.FAILED, hints=hints)
         return PollOutcome(
-            entries=tuple(parsed_wire.entries),
-            rejects=tuple(parsed_wire.rejects),
+            rejects=rejects,
             state=state,
-            skipped=len(parsed_wire.skipped),
+            status="failed",
+            skipped=skipped,
+            poll_status=PollStatus.FAILED,
         )
-    parsed = parse_feed(body=result.body, feed=feed, headers=result.headers, fetched_at=now)
-    rejects = (parsed.reject,) if parsed.reject is not None else ()
+    listing = listing_hash(entries)
+    status = PollStatus.UNCHANGED if listing == previous_listing else PollStatus.CHANGED
+    state = row(
+        status,
+        hints=hints,
+        new_etag=headers.get("etag"),
+        new_last_modified=headers.get("last-modified"),
+        listing=listing,
+    )
     return PollOutcome(
-        entries=tuple(parsed.entries), rejects=rejects, state=state, skipped=parsed.skipped
+        entries=entries, rejects=rejects, state=state, skipped=skipped, poll_status=status
     )
 
 
 class _PollFeedsFn(beam.DoFn):
-    def __init__(self, settings: FetchSettings) -> None:
+    def __init__(self, settings: FetchSettings, schedule: ScheduleConfig) -> None:
         self._settings = settings
+        self._schedule = schedule
+        self._changed = Metrics.counter(NAMESPACE, "feeds_changed")
         self._feeds = Metrics.counter(NAMESPACE, "feeds_polled")
         self._not_modified = Metrics.counter(NAMESPACE, "feeds_not_modified")
         self._failed = Metrics.counter(NAMESPACE, "feeds_rejected")
@@ -119,7 +243,11 @@ class _PollFeedsFn(beam.DoFn):
         def poll(feed: FeedSource) -> PollOutcome:
             try:
                 return poll_one_feed(
-                    fetcher=self._fetcher, feed=feed, validators=validators.get(feed.url), now=now
+                    fetcher=self._fetcher,
+                    feed=feed,
+                    validators=validators.get(feed.url),
+                    now=now,
+                    schedule=self._schedule,
                 )
             except Exception as exc:  # a bug must not lose the other feeds
                 reject = Reject(
@@ -130,7 +258,21 @@ class _PollFeedsFn(beam.DoFn):
                     detail=f"{type(exc).__name__}: {exc}",
                     at=now,
                 )
-                return PollOutcome(rejects=(reject,), status="failed")
+                previous = validators.get(feed.url) or {}
+                state = _state_row(
+                    feed=feed,
+                    now=now,
+                    previous=previous,
+                    status=PollStatus.FAILED,
+                    hints=ServerHints(),
+                    schedule=self._schedule,
+                    etag=previous.get("etag"),
+                    last_modified=previous.get("last_modified"),
+                    listing=previous.get("listing_hash"),
+                )
+                return PollOutcome(
+                    rejects=(reject,), state=state, status="failed", poll_status=PollStatus.FAILED
+                )
 
         for outcome in self._mapper.map(poll, batch):
             self._feeds.inc()
@@ -138,6 +280,8 @@ class _PollFeedsFn(beam.DoFn):
                 self._not_modified.inc()
             elif outcome.status == "failed":
                 self._failed.inc()
+            if outcome.poll_status is PollStatus.CHANGED:
+                self._changed.inc()
             self._skipped.inc(outcome.skipped)
             for entry in outcome.entries:
                 self._entries.inc()
@@ -149,17 +293,52 @@ class _PollFeedsFn(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(PollFeeds.STATE, outcome.state)
 
 
+def _latest_row(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    return max(rows, key=lambda row: row["polled_at"])
+
+
+class CarryOverFeedState(beam.PTransform):
+    """This run's feed rows plus the restored rows of every feed not polled this run.
+
+    Input: a tuple ``(polled_rows, restored)``, ``restored`` keyed ``(feed_url,
+    row)``. Output: one row per feed, the newest. Feeds that were not due keep
+    their validators and schedule, and a row keeps its ``day``, so the state of
+    a feed dropped from the feeds file still expires with the horizon.
+    """
+
+    def expand(self, pcolls: tuple[beam.PCollection, beam.PCollection]) -> beam.PCollection:
+        polled, restored = pcolls
+        keyed = polled | "KeyPolled" >> beam.Map(lambda row: (row["feed_url"], row))
+        return (
+            (keyed, restored)
+            | "Both" >> beam.Flatten()
+            | "NewestPerFeed" >> beam.CombinePerKey(_latest_row)
+            | "Rows" >> beam.Values()
+        )
+
+
 class PollFeeds(beam.PTransform):
-    """FeedSource -> FeedEntry (main), Reject (``rejects``), validator rows (``feed_state``)."""
+    """FeedSource -> FeedEntry (main), Reject (``rejects``), state rows (``feed_state``).
+
+    ``validators``: the previous ``feeds`` state, keyed ``(feed_url, row)``.
+    ``schedule``: the poll policy that plans each feed's next poll.
+    """
 
     ENTRIES = "entries"
     REJECTS = "rejects"
     STATE = "feed_state"
 
-    def __init__(self, *, settings: FetchSettings, validators: beam.PCollection) -> None:
+    def __init__(
+        self,
+        *,
+        settings: FetchSettings,
+        validators: beam.PCollection,
+        schedule: ScheduleConfig | None = None,
+    ) -> None:
         super().__init__()
         self._settings = settings
         self._validators = validators
+        self._schedule = schedule or ScheduleConfig()
 
     def expand(self, feeds: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
         return (
@@ -167,6 +346,6 @@ class PollFeeds(beam.PTransform):
             | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=64)
             | "FetchAndParse"
             >> beam.ParDo(
-                _PollFeedsFn(self._settings), beam.pvalue.AsDict(self._validators)
+                _PollFeedsFn(self._settings, self._schedule), beam.pvalue.AsDict(self._validators)
             ).with_outputs(self.REJECTS, self.STATE, main=self.ENTRIES)
         )

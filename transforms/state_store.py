@@ -6,7 +6,10 @@
   guids, wire files, reject keys), so a re-run adds no row;
 * ``stories``: the syndication sketches of stories, so a republication that
   arrives days later is linked to the story already written;
-* ``feeds``: HTTP validators (ETag, Last-Modified) for conditional GET.
+* ``feeds``: HTTP validators (ETag, Last-Modified) for conditional GET and
+  each feed's poll schedule (next poll, adaptive interval, failures). Every
+  run that polls feeds writes one row per known feed (the polled ones updated,
+  the others carried over), so the newest file alone is complete.
 
 State is read inside the pipeline (any Beam filesystem, ``gs://`` included) and
 rows older than the horizon are dropped as they are read, so memory stays bounded.
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -38,6 +41,8 @@ __all__ = [
     "STATE_SCHEMAS",
     "ReadState",
     "WriteState",
+    "latest_feed_rows",
+    "read_state_rows",
     "state_glob",
 ]
 
@@ -57,6 +62,15 @@ STATE_SCHEMAS: dict[str, pa.Schema] = {
             pa.field("etag", pa.string()),
             pa.field("last_modified", pa.string()),
             pa.field("polled_at", pa.timestamp("us", tz="UTC")),
+            # The poll schedule (transforms/poll_schedule.py). Files written before
+            # these columns existed read as nulls: the feed is simply due.
+            pa.field("next_poll_at", pa.timestamp("us", tz="UTC")),
+            pa.field("interval_s", pa.float64()),
+            pa.field("consecutive_failures", pa.int32()),
+            pa.field("polls", pa.int64()),
+            pa.field("last_new_at", pa.timestamp("us", tz="UTC")),
+            pa.field("last_status", pa.string()),
+            pa.field("listing_hash", pa.string()),
         ]
     ),
 }
@@ -64,6 +78,45 @@ STATE_SCHEMAS: dict[str, pa.Schema] = {
 
 def state_glob(output: str, kind: str) -> str:
     return FileSystems.join(output, "_state", kind, "*.parquet")
+
+
+def read_state_rows(*, output: str, kind: str, attempts: int = 3) -> list[dict[str, Any]]:
+    """All rows of one kind of state, read outside a pipeline (the streaming driver).
+
+    A file may vanish between the listing and the read when ``wiredesk compact``
+    swaps a folder; its rows are then in the merged file, so the read restarts
+    from a fresh listing.
+    """
+    for attempt in range(attempts):
+        try:
+            matches = FileSystems.match([state_glob(output, kind)])[0].metadata_list
+        except Exception:
+            return []  # no state folder yet
+        rows: list[dict[str, Any]] = []
+        try:
+            for meta in sorted(matches, key=lambda m: m.path):
+                with FileSystems.open(meta.path) as handle:
+                    rows.extend(pq.read_table(io.BytesIO(handle.read())).to_pylist())
+        except (FileNotFoundError, OSError):
+            if attempt + 1 == attempts:
+                raise
+            continue
+        return rows
+    return []
+
+
+def latest_feed_rows(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The newest ``feeds`` state row per feed URL (by ``polled_at``)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        url = row.get("feed_url")
+        polled = row.get("polled_at")
+        if not url or polled is None:
+            continue
+        current = latest.get(url)
+        if current is None or polled > current["polled_at"]:
+            latest[url] = row
+    return latest
 
 
 class _ReadStateFile(beam.DoFn):

@@ -95,6 +95,14 @@ def _cmd_run(argv: Sequence[str]) -> int:
         check_output_writable(config.output)
     except RunError as exc:
         return _fail(str(exc))
+    from wiredesk.pipelines.run import is_local_runner, run_unbounded
+
+    if streaming and not is_local_runner(PipelineOptions(args)):
+        # A managed runner (Dataflow, Flink, ...) runs the unbounded graph; submit and return.
+        result = run_unbounded(config=config, feeds=feeds, beam_args=args)
+        job = getattr(result, "job_id", lambda: None)()
+        print(f"wiredesk: streaming job submitted{f' ({job})' if job else ''}; drain it to stop")
+        return 0
     if streaming:
         from wiredesk.pipelines.streaming import run_streaming
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -37,6 +38,7 @@ from wiredesk.transforms.read_wire import ReadWireDir
 from wiredesk.transforms.state_store import ReadState, WriteState
 from wiredesk.transforms.syndication import DetectSyndication
 from wiredesk.transforms.write_parquet import NAMESPACE, VerifyWritten, WriteTable
+from wiredesk.transforms.written_keys import ReadWrittenKeys
 
 __all__ = ["GraphOutputs", "build_graph", "fetch_settings_for", "schedule_for"]
 
@@ -95,7 +97,7 @@ def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]
     today = config.today
     settings = fetch_settings_for(config)
 
-    seen = (
+    seen_state = (
         p
         | "ReadSeenState"
         >> ReadState(
@@ -103,6 +105,12 @@ def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]
         )
         | "SeenKey" >> beam.Map(lambda row: row["key"])
     )
+    # The tables' own rows count as seen too: a run that died after some of its files
+    # became visible, but before its seen state was written, must not write them twice.
+    written_before = p | "ReadWrittenKeys" >> ReadWrittenKeys(
+        output=config.output, horizon_days=config.seen_horizon_days, now=time.time()
+    )
+    seen = (seen_state, written_before) | "AllSeenBefore" >> beam.Flatten()
     seen_side = beam.pvalue.AsList(seen)
     stories = p | "ReadStoryState" >> ReadState(
         output=config.output, kind="stories", horizon_days=config.dedup_horizon_days, today=today

@@ -83,6 +83,7 @@ def duplicate_row(article: Article) -> dict[str, Any]:
         "word_count": article.word_count,
         "is_wire": article.is_wire,
         "version": None if version is None else str(version),
+        "guid": article.guid,
         "_day": story_day(article.published_at, article.fetched_at),
         "_region": safe_region_partition(article.region),
     }

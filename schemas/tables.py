@@ -91,6 +91,7 @@ DUPLICATES_SCHEMA = pa.schema(
         pa.field("word_count", pa.int32()),
         pa.field("is_wire", pa.bool_()),
         pa.field("version", pa.string()),
+        pa.field("guid", pa.string()),
     ]
 )
 

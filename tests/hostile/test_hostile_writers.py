@@ -104,11 +104,6 @@ def test_first_rename_fails_then_rerun_is_complete(
     _assert_complete_once(out)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: files a failed run already made visible are not recorded in "
-    "_state, so the re-run writes their rows again (see the hostile-suite report)",
-)
 def test_a_later_rename_fails_then_rerun_adds_no_duplicate(
     world: Any, monkeypatch: Any, capsys: Any
 ) -> None:

@@ -24,12 +24,10 @@ from apache_beam.metrics import Metrics
 from wiredesk.schemas.records import FeedEntry, FetchedPage, Reject, RejectReason, Stage, utcnow
 from wiredesk.transforms.concurrency import ThreadPoolMapper
 from wiredesk.transforms.fetch_settings import FetchSettings
+from wiredesk.transforms.http_fetch import PAYWALL_STATUSES
 from wiredesk.transforms.write_parquet import NAMESPACE
 
 __all__ = ["FetchArticle", "fetch_one_page"]
-
-# A paywall answers 401/402 with a teaser page: still an article, marked paywalled.
-_PAYWALL_STATUSES = frozenset({401, 402})
 
 
 def fetch_one_page(*, fetcher: Any, entry: FeedEntry) -> FetchedPage | Reject:
@@ -54,7 +52,7 @@ def fetch_one_page(*, fetcher: Any, entry: FeedEntry) -> FetchedPage | Reject:
             status=result.status or 200,
             content_type=result.headers.get("content-type"),
         )
-    if result.status in _PAYWALL_STATUSES and result.text:
+    if result.status in PAYWALL_STATUSES and result.text:
         return FetchedPage(
             entry=entry,
             final_url=result.final_url or entry.url,

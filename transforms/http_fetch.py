@@ -94,6 +94,10 @@ _FEED_ACCEPT = (
 )
 
 
+# Paywalls answer 401/402 with a teaser page worth keeping (marked paywalled).
+PAYWALL_STATUSES = frozenset({401, 402})
+
+
 @dataclasses.dataclass(frozen=True)
 class FetchConfig:
     """Everything the fetcher can be told, with the defaults in one place."""
@@ -332,6 +336,11 @@ class SafeFetcher:
             check_robots=self.config.respect_robots,
         )
         if not result.ok:
+            if result.status in PAYWALL_STATUSES and result.body:
+                # A paywall answers 401/402 with a teaser: decoded, still not ok; the
+                # pipeline keeps it as a paywalled article.
+                teaser = self._as_html(dataclasses.replace(result, ok=True))
+                return dataclasses.replace(teaser, ok=False) if teaser.ok else result
             return result
         return self._as_html(result)
 
@@ -566,7 +575,7 @@ class SafeFetcher:
                     redirects=tuple(hops),
                 )
             if not 200 <= outcome.status < 300:
-                return self._fail(
+                failed = self._fail(
                     url,
                     target.url,
                     start,
@@ -577,6 +586,10 @@ class SafeFetcher:
                     ip=outcome.ip,
                     redirects=tuple(hops),
                 )
+                if outcome.status in PAYWALL_STATUSES and isinstance(outcome, _Response):
+                    # Still a failure, but the teaser page travels with it (fetch_page).
+                    failed = dataclasses.replace(failed, body=outcome.body)
+                return failed
             return FetchResult(
                 ok=True,
                 url=url,
@@ -731,8 +744,12 @@ class SafeFetcher:
             response = conn.getresponse()
             status = response.status
             response_headers = {k.lower(): v for k, v in response.headers.items()}
-            if status in _REDIRECTS or status == 304 or status >= 400:
-                # The body of a redirect or an error is never needed.
+            if (
+                status in _REDIRECTS
+                or status == 304
+                or (status >= 400 and status not in PAYWALL_STATUSES)
+            ):
+                # The body of a redirect or an error is never needed (a paywall's teaser is).
                 return self._status_only(status, response_headers, ip)
             declared = response_headers.get("content-length", "")
             if (

@@ -16,6 +16,9 @@ Example::
 from __future__ import annotations
 
 import atexit
+import collections
+import concurrent.futures
+import dataclasses
 import hashlib
 import re
 import threading
@@ -25,6 +28,7 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.utils.windowed_value import WindowedValue
 
 from wiredesk.schemas.records import Article, FetchedPage, Reject, RejectReason, Stage
 from wiredesk.transforms.extract_page import ExtractedPage, ExtractError, extract_fragment
@@ -93,18 +97,83 @@ def shared_pool(config: PoolConfig) -> ExtractorPool:
 
 
 class _ExtractFn(beam.DoFn):
-    def __init__(self, *, workers: int, timeout: float) -> None:
+    """Hands batches to the extraction pool and keeps the runner thread free meanwhile.
+
+    With ``max_pending_pages > 0`` a batch is submitted to the pool from a helper thread
+    and ``process`` returns at once; results are emitted (in batch order, each with its
+    batch's window, timestamp and pane) when a later ``process`` call finds them done,
+    when more than ``max_pending_pages`` pages wait, or at ``finish_bundle``. So the
+    runner thread fetches, enriches and signs other pages while the pool's processes
+    extract, and the pool never idles on the tail of one batch. ``0`` extracts each
+    batch synchronously inside ``process`` (the runner thread waits).
+    """
+
+    def __init__(self, *, workers: int, timeout: float, max_pending_pages: int) -> None:
         self._workers = workers
         self._timeout = timeout
+        self._max_pending_pages = max_pending_pages
         self._ok = Metrics.counter(NAMESPACE, "pages_extracted")
         self._rejected = Metrics.counter(NAMESPACE, "pages_extract_rejected")
 
     def setup(self) -> None:
         self._pool = shared_pool(PoolConfig(workers=self._workers or None, timeout_s=self._timeout))
+        self._submitter: concurrent.futures.ThreadPoolExecutor | None = None
+        if self._max_pending_pages > 0:
+            # Two callers of extract_many keep every pool worker busy across batch ends.
+            self._submitter = concurrent.futures.ThreadPoolExecutor(
+                max_workers=2, thread_name_prefix="wiredesk-extract-submit"
+            )
+        self._pending: collections.deque[_Pending] = collections.deque()
+        self._pending_pages = 0
 
-    def process(self, batch: list[FetchedPage]) -> Iterator[Any]:
-        web = [page for page in batch if not page.entry.is_wire]
-        extracted = iter(self._pool.extract_many((page.html, page.final_url) for page in web))
+    def teardown(self) -> None:
+        if self._submitter is not None:
+            self._submitter.shutdown(wait=True, cancel_futures=True)
+            self._submitter = None
+
+    def start_bundle(self) -> None:
+        self._pending.clear()
+        self._pending_pages = 0
+
+    def process(
+        self,
+        batch: list[FetchedPage],
+        window: Any = beam.DoFn.WindowParam,
+        timestamp: Any = beam.DoFn.TimestampParam,
+        pane: Any = beam.DoFn.PaneInfoParam,
+    ) -> Iterator[Any]:
+        jobs = [(page.html, page.final_url) for page in batch if not page.entry.is_wire]
+        if self._submitter is None:
+            yield from self._outputs(batch, self._pool.extract_many(jobs))
+            return
+        future = self._submitter.submit(self._pool.extract_many, jobs)
+        self._pending.append(_Pending(batch, future, window, timestamp, pane))
+        self._pending_pages += len(batch)
+        yield from self._drain(limit=self._max_pending_pages)
+
+    def finish_bundle(self) -> Iterator[Any]:
+        yield from self._drain(limit=0)
+
+    def _drain(self, *, limit: int) -> Iterator[Any]:
+        """Emit finished batches from the head; wait while more than ``limit`` pages wait."""
+        while self._pending and (self._pending_pages > limit or self._pending[0].future.done()):
+            job = self._pending.popleft()
+            self._pending_pages -= len(job.batch)
+            # extract_many turns every page's failure into a result; a failure of the
+            # pool itself raises here and fails the bundle, as it did inline.
+            results = job.future.result()
+            for out in self._outputs(job.batch, results):
+                if isinstance(out, beam.pvalue.TaggedOutput):
+                    yield beam.pvalue.TaggedOutput(
+                        out.tag, WindowedValue(out.value, job.timestamp, (job.window,), job.pane)
+                    )
+                else:
+                    yield WindowedValue(out, job.timestamp, (job.window,), job.pane)
+
+    def _outputs(
+        self, batch: list[FetchedPage], web_results: list[ExtractedPage | ExtractError]
+    ) -> Iterator[Any]:
+        extracted = iter(web_results)
         for page in batch:
             # A wire body is the article already: read its paragraphs, no boilerplate removal.
             result = extract_fragment(html=page.html) if page.entry.is_wire else next(extracted)
@@ -126,24 +195,49 @@ class _ExtractFn(beam.DoFn):
             yield to_article(page, result)
 
 
+@dataclasses.dataclass
+class _Pending:
+    batch: list[FetchedPage]
+    future: concurrent.futures.Future[list[ExtractedPage | ExtractError]]
+    window: Any
+    timestamp: Any
+    pane: Any
+
+
 class ExtractText(beam.PTransform):
     """FetchedPage -> Article (main) and Reject (``rejects``)."""
 
     ARTICLES = "articles"
     REJECTS = "rejects"
 
-    def __init__(self, *, workers: int = 0, timeout: float = 30.0, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        *,
+        workers: int = 0,
+        timeout: float = 30.0,
+        batch_size: int = 32,
+        max_pending_pages: int | None = None,
+    ) -> None:
         super().__init__()
         self._workers = workers
         self._timeout = timeout
         self._batch_size = batch_size
+        # Pages handed to the pool and not yet emitted (bench/profile_stages.py: waiting
+        # synchronously left the pool idle while the runner thread did everything else).
+        self._max_pending_pages = (
+            2 * batch_size if max_pending_pages is None else max(0, max_pending_pages)
+        )
 
     def expand(self, pages: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
         return (
             pages
             | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=self._batch_size)
             | "Extract"
-            >> beam.ParDo(_ExtractFn(workers=self._workers, timeout=self._timeout)).with_outputs(
-                self.REJECTS, main=self.ARTICLES
-            )
+            >> beam.ParDo(
+                _ExtractFn(
+                    workers=self._workers,
+                    timeout=self._timeout,
+                    max_pending_pages=self._max_pending_pages,
+                )
+            ).with_outputs(self.REJECTS, main=self.ARTICLES)
         )

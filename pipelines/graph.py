@@ -32,7 +32,7 @@ from wiredesk.transforms.exact_dedup import DedupeEntries, entry_keys
 from wiredesk.transforms.extract_text import ExtractText
 from wiredesk.transforms.fetch_article import FetchArticle
 from wiredesk.transforms.fetch_settings import FetchSettings
-from wiredesk.transforms.poll_feeds import CarryOverFeedState, PollFeeds
+from wiredesk.transforms.poll_feeds import CarryOverFeedState, PollFeeds, interleave_by_host
 from wiredesk.transforms.poll_schedule import ScheduleConfig
 from wiredesk.transforms.read_wire import ReadWireDir
 from wiredesk.transforms.state_store import ReadState, WriteState
@@ -132,7 +132,7 @@ def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]
     if feeds:
         polled = (
             p
-            | "Feeds" >> beam.Create(list(feeds))
+            | "Feeds" >> beam.Create(interleave_by_host(feeds))
             | "PollFeeds"
             >> PollFeeds(settings=settings, validators=validators, schedule=schedule_for(config))
         )

@@ -193,3 +193,20 @@ def test_pipeline_polls_over_http_and_carries_unpolled_feeds_over():
                 label="Entries",
             )
         assert outlet.hits["/rss.xml"] == 1
+
+
+def test_feeds_are_interleaved_by_host_keeping_each_hosts_order():
+    from wiredesk.transforms.poll_feeds import interleave_by_host
+
+    feeds = [FeedSource(url=f"http://{host}.example/{n}") for host in "aab" for n in range(3)]
+    feeds = list(dict.fromkeys(feeds))  # a.example listed twice above: keep one of each
+    ordered = [f.url for f in interleave_by_host(feeds)]
+    assert ordered == [
+        "http://a.example/0",
+        "http://b.example/0",
+        "http://a.example/1",
+        "http://b.example/1",
+        "http://a.example/2",
+        "http://b.example/2",
+    ]
+    assert interleave_by_host([]) == []

@@ -63,10 +63,12 @@ class _EnrichFn(beam.DoFn):
         self._with_dateline = Metrics.counter(NAMESPACE, "articles_with_dateline")
 
     def setup(self) -> None:
-        # Load the gazetteer once per worker, not on the first article.
-        from wiredesk.transforms import geo
+        # Load the gazetteer and the language model (~4 s) once per worker, here,
+        # rather than on the first article, on the pipeline's one thread.
+        from wiredesk.transforms import geo, language
 
         geo.warm()
+        language.warm()
 
     def process(self, article: Article) -> Iterator[Any]:
         try:

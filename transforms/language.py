@@ -27,6 +27,7 @@ import unicodedata
 from typing import Any
 
 __all__ = [
+    "warm",
     "LanguageConfig",
     "detect_language",
     "normalize_language",
@@ -145,6 +146,11 @@ def script_counts(text: str) -> dict[str, int]:
         if script:
             counts[script] = counts.get(script, 0) + 1
     return counts
+
+
+def warm() -> None:
+    """Load the language model now (it is loaded lazily, once per process)."""
+    _identifier()
 
 
 @functools.lru_cache(maxsize=1)

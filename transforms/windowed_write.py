@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -41,12 +40,14 @@ from apache_beam.transforms import trigger, window
 from apache_beam.utils.timestamp import Duration
 from apache_beam.utils.windowed_value import PaneInfoTiming
 
-from wiredesk.schemas.tables import TABLE_SCHEMAS, safe_date_partition, safe_region_partition
+from wiredesk.schemas.tables import TABLE_SCHEMAS
 from wiredesk.transforms.state_store import STATE_SCHEMAS
 from wiredesk.transforms.write_parquet import (
     NAMESPACE,
     PartitionFn,
+    chunks,
     partition_dir,
+    partition_keyer,
     write_rows_atomically,
 )
 
@@ -79,24 +80,6 @@ def window_into(settings: WindowSettings) -> beam.WindowInto:
 
 def pane_file_name(*, run_id: str, window_end_s: int, pane: int, shard: int, chunk: int) -> str:
     return f"part-{run_id}-w{window_end_s}-p{pane}-{shard:04d}-{chunk:03d}.parquet"
-
-
-def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _shard_of(key: str, shards: int) -> int:
-    if shards <= 1:
-        return 0
-    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % shards
 
 
 FolderFn = Callable[[Any], str]
@@ -135,7 +118,7 @@ class _WritePaneFn(beam.DoFn):
         end_s = int(win.end.micros // 1_000_000)
         if pane.timing == PaneInfoTiming.LATE:
             self._late.inc()
-        for chunk_no, chunk in enumerate(_chunks(rows, self._max_rows)):
+        for chunk_no, chunk in enumerate(chunks(rows, self._max_rows)):
             name = pane_file_name(
                 run_id=self._run_id,
                 window_end_s=end_s,
@@ -178,16 +161,10 @@ class WriteWindowedTable(beam.PTransform):
         self._max_rows = max_rows_per_file
 
     def expand(self, rows: beam.PCollection) -> beam.PCollection:
-        partition_fn = self._partition_fn
-        shards = self._shards
-        shard_key = self._shard_key
         output, table = self._output, self._table
-
-        def key_row(row: dict[str, Any]) -> tuple[tuple[str, str | None, int], dict[str, Any]]:
-            day, region = partition_fn(row)
-            part_region = None if region is None else safe_region_partition(region)
-            shard = _shard_of(str(row.get(shard_key) or ""), shards)
-            return (safe_date_partition(day), part_region, shard), row
+        key_row = partition_keyer(
+            partition_fn=self._partition_fn, shards=self._shards, shard_key=self._shard_key
+        )
 
         def folder_of(key: tuple[str, str | None, int]) -> str:
             return partition_dir(output, table, dt.date.fromisoformat(key[0]), key[1])

@@ -43,10 +43,13 @@ from apache_beam.metrics import Metrics
 from wiredesk.schemas.tables import TABLE_SCHEMAS, safe_date_partition, safe_region_partition
 
 __all__ = [
+    "chunks",
     "PartitionFn",
+    "PartitionKey",
     "VerifyWritten",
     "WriteTable",
     "partition_dir",
+    "partition_keyer",
     "write_rows_atomically",
 ]
 
@@ -101,7 +104,7 @@ def write_rows_atomically(*, rows: list[dict[str, Any]], schema: pa.Schema, path
     return len(rows)
 
 
-def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+def chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     chunk: list[dict[str, Any]] = []
     for row in rows:
         chunk.append(row)
@@ -117,6 +120,23 @@ def _shard_of(key: str, shards: int) -> int:
         return 0
     digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big") % shards
+
+
+PartitionKey = tuple[str, str | None, int]  # (date, region or None, shard)
+
+
+def partition_keyer(
+    *, partition_fn: PartitionFn, shards: int, shard_key: str
+) -> Callable[[dict[str, Any]], tuple[PartitionKey, dict[str, Any]]]:
+    """The function that keys a row by its (safe) partition and shard, for a GroupByKey."""
+
+    def key_row(row: dict[str, Any]) -> tuple[PartitionKey, dict[str, Any]]:
+        day, region = partition_fn(row)
+        part_region = None if region is None else safe_region_partition(region)
+        shard = _shard_of(str(row.get(shard_key) or ""), shards)
+        return (safe_date_partition(day), part_region, shard), row
+
+    return key_row
 
 
 class _WritePartition(beam.DoFn):
@@ -138,7 +158,7 @@ class _WritePartition(beam.DoFn):
         day = dt.date.fromisoformat(day_iso)
         folder = partition_dir(self._output, self._table, day, region)
         window_tag = _window_tag(window)
-        for chunk_no, chunk in enumerate(_chunks(rows, self._max_rows)):
+        for chunk_no, chunk in enumerate(chunks(rows, self._max_rows)):
             name = f"part-{self._run_id}{window_tag}-{shard:04d}-{chunk_no:03d}.parquet"
             path = _join(folder, name)
             count = write_rows_atomically(rows=chunk, schema=self._schema, path=path)
@@ -184,16 +204,9 @@ class WriteTable(beam.PTransform):
         self._max_rows = max_rows_per_file
 
     def expand(self, rows: beam.PCollection) -> beam.PCollection:
-        partition_fn = self._partition_fn
-        shards = self._shards
-        shard_key = self._shard_key
-
-        def key_row(row: dict[str, Any]) -> tuple[tuple[str, str | None, int], dict[str, Any]]:
-            day, region = partition_fn(row)
-            part_region = None if region is None else safe_region_partition(region)
-            shard = _shard_of(str(row.get(shard_key) or ""), shards)
-            return (safe_date_partition(day), part_region, shard), row
-
+        key_row = partition_keyer(
+            partition_fn=self._partition_fn, shards=self._shards, shard_key=self._shard_key
+        )
         return (
             rows
             | "KeyByPartition" >> beam.Map(key_row)

@@ -234,9 +234,16 @@ def _open_socket(ip: str, port: int, timeout: float, watchdog: _Watchdog) -> soc
     return sock
 
 
-class _PinnedHTTPConnection(urllib3.connection.HTTPConnection):
-    def __init__(self, ip: str, port: int, *, watchdog: _Watchdog, **kw: Any) -> None:
-        super().__init__(ip, port, **kw)
+class _PinnedConnect:
+    """Connect to the address that was checked, never to a fresh lookup of the name.
+
+    Mixed into urllib3's HTTP(S) connections, which keep the host name for the
+    Host header, SNI and certificate checks while the socket goes to ``ip``.
+    """
+
+    timeout: Any
+
+    def _pin(self, ip: str, port: int, watchdog: _Watchdog) -> None:
         self._pinned = (ip, port)
         self._watchdog = watchdog
 
@@ -246,22 +253,19 @@ class _PinnedHTTPConnection(urllib3.connection.HTTPConnection):
         except TimeoutError as exc:
             raise urllib3.exceptions.ConnectTimeoutError(self, f"connect timed out: {exc}") from exc
         except OSError as exc:
-            raise urllib3.exceptions.NewConnectionError(self, f"connect failed: {exc}") from exc
+            raise urllib3.exceptions.NewConnectionError(self, f"connect failed: {exc}") from exc  # type: ignore[arg-type]
 
 
-class _PinnedHTTPSConnection(urllib3.connection.HTTPSConnection):
+class _PinnedHTTPConnection(_PinnedConnect, urllib3.connection.HTTPConnection):
     def __init__(self, ip: str, port: int, *, watchdog: _Watchdog, **kw: Any) -> None:
         super().__init__(ip, port, **kw)
-        self._pinned = (ip, port)
-        self._watchdog = watchdog
+        self._pin(ip, port, watchdog)
 
-    def _new_conn(self) -> socket.socket:
-        try:
-            return _open_socket(*self._pinned, float(self.timeout or 5.0), self._watchdog)
-        except TimeoutError as exc:
-            raise urllib3.exceptions.ConnectTimeoutError(self, f"connect timed out: {exc}") from exc
-        except OSError as exc:
-            raise urllib3.exceptions.NewConnectionError(self, f"connect failed: {exc}") from exc
+
+class _PinnedHTTPSConnection(_PinnedConnect, urllib3.connection.HTTPSConnection):
+    def __init__(self, ip: str, port: int, *, watchdog: _Watchdog, **kw: Any) -> None:
+        super().__init__(ip, port, **kw)
+        self._pin(ip, port, watchdog)
 
 
 @dataclasses.dataclass

@@ -316,6 +316,7 @@ class FakeOutlet:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         writer = Writer(handler)
+        released = False
         try:
             route = self.routes.get(path)
             response = (
@@ -330,6 +331,12 @@ class FakeOutlet:
                 response.body.encode("utf-8") if isinstance(response.body, str) else response.body
             )
             headers = _pairs(response.headers)
+            # The request stops counting as in flight once its answer is ready: the
+            # client may finish reading (and send its next request) before this thread
+            # gets back from the write, which would count one request twice.
+            with self._lock:
+                self.in_flight -= 1
+                released = True
             handler.send_response(response.status)
             for name, value in headers:
                 handler.send_header(name, value)
@@ -344,8 +351,9 @@ class FakeOutlet:
         except (BrokenPipeError, ConnectionResetError, OSError):
             handler.close_connection = True  # the client gave up: that is the test's point
         finally:
-            with self._lock:
-                self.in_flight -= 1
+            if not released:
+                with self._lock:
+                    self.in_flight -= 1
 
 
 def ipv6_loopback_available() -> bool:

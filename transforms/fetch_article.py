@@ -22,8 +22,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import FeedEntry, FetchedPage, Reject, RejectReason, Stage, utcnow
-from wiredesk.transforms.concurrency import ThreadPoolMapper
-from wiredesk.transforms.fetch_settings import FetchSettings
+from wiredesk.transforms.fetch_settings import FetchingDoFn, FetchSettings
 from wiredesk.transforms.http_fetch import PAYWALL_STATUSES
 from wiredesk.transforms.write_parquet import NAMESPACE
 
@@ -72,20 +71,12 @@ def fetch_one_page(*, fetcher: Any, entry: FeedEntry) -> FetchedPage | Reject:
     )
 
 
-class _FetchFn(beam.DoFn):
+class _FetchFn(FetchingDoFn):
     def __init__(self, settings: FetchSettings) -> None:
-        self._settings = settings
+        super().__init__(settings)
         self._fetched = Metrics.counter(NAMESPACE, "pages_fetched")
         self._wire = Metrics.counter(NAMESPACE, "wire_items_passed")
         self._rejected = Metrics.counter(NAMESPACE, "pages_rejected")
-
-    def setup(self) -> None:
-        self._fetcher = self._settings.make_fetcher()
-        self._mapper = ThreadPoolMapper(max_workers=self._settings.concurrency)
-
-    def teardown(self) -> None:
-        self._mapper.close()
-        self._fetcher.close()
 
     def process(self, batch: list[FeedEntry]) -> Iterator[Any]:
         def fetch(entry: FeedEntry) -> FetchedPage | Reject:

@@ -10,7 +10,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-__all__ = ["FetchSettings"]
+import apache_beam as beam
+
+from wiredesk.transforms.concurrency import ThreadPoolMapper
+
+__all__ = ["FetchSettings", "FetchingDoFn"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,3 +47,23 @@ class FetchSettings:
         from wiredesk.transforms.http_fetch import SafeFetcher
 
         return SafeFetcher(self.fetch_config())
+
+
+class FetchingDoFn(beam.DoFn):
+    """A DoFn that fetches: its worker's fetcher and thread pool live from setup to teardown.
+
+    Subclasses call ``super().__init__(settings)`` and use ``self._fetcher`` and
+    ``self._mapper`` (an order-preserving map over ``settings.concurrency`` threads).
+    """
+
+    def __init__(self, settings: FetchSettings) -> None:
+        super().__init__()
+        self._settings = settings
+
+    def setup(self) -> None:
+        self._fetcher = self._settings.make_fetcher()
+        self._mapper = ThreadPoolMapper(max_workers=self._settings.concurrency)
+
+    def teardown(self) -> None:
+        self._mapper.close()
+        self._fetcher.close()

@@ -31,10 +31,9 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import FeedSource, Reject, RejectReason, Stage, utcnow
-from wiredesk.transforms.concurrency import ThreadPoolMapper
 from wiredesk.transforms.exact_dedup import entry_keys
 from wiredesk.transforms.feed_parse import parse_feed
-from wiredesk.transforms.fetch_settings import FetchSettings
+from wiredesk.transforms.fetch_settings import FetchingDoFn, FetchSettings
 from wiredesk.transforms.poll_schedule import (
     PollStatus,
     ScheduleConfig,
@@ -244,9 +243,9 @@ def interleave_by_host(feeds: Sequence[FeedSource]) -> list[FeedSource]:
     return ordered
 
 
-class _PollFeedsFn(beam.DoFn):
+class _PollFeedsFn(FetchingDoFn):
     def __init__(self, settings: FetchSettings, schedule: ScheduleConfig) -> None:
-        self._settings = settings
+        super().__init__(settings)
         self._schedule = schedule
         self._changed = Metrics.counter(NAMESPACE, "feeds_changed")
         self._feeds = Metrics.counter(NAMESPACE, "feeds_polled")
@@ -254,14 +253,6 @@ class _PollFeedsFn(beam.DoFn):
         self._failed = Metrics.counter(NAMESPACE, "feeds_rejected")
         self._entries = Metrics.counter(NAMESPACE, "entries_listed")
         self._skipped = Metrics.counter(NAMESPACE, "entries_skipped_unusable")
-
-    def setup(self) -> None:
-        self._fetcher = self._settings.make_fetcher()
-        self._mapper = ThreadPoolMapper(max_workers=self._settings.concurrency)
-
-    def teardown(self) -> None:
-        self._mapper.close()
-        self._fetcher.close()
 
     def process(
         self, batch: list[FeedSource], validators: Mapping[str, Mapping[str, Any]]

@@ -94,6 +94,11 @@ _FEED_ACCEPT = (
 )
 
 
+def _refused(result: FetchResult, reason: str, detail: str) -> FetchResult:
+    """``result`` turned into a refusal: not ok, with a reject reason, and no body kept."""
+    return dataclasses.replace(result, ok=False, reason=reason, detail=detail, body=b"")
+
+
 # Paywalls answer 401/402 with a teaser page worth keeping (marked paywalled).
 PAYWALL_STATUSES = frozenset({401, 402})
 
@@ -373,12 +378,10 @@ class SafeFetcher:
         if result.ok and not result.not_modified:
             kind = sniff_binary(result.body, result.content_type)
             if kind is not None:
-                return dataclasses.replace(
+                return _refused(
                     result,
-                    ok=False,
-                    reason=RejectReason.PARSE_ERROR.value,
-                    detail=f"binary content ({kind}) where a feed was expected",
-                    body=b"",
+                    RejectReason.PARSE_ERROR.value,
+                    f"binary content ({kind}) where a feed was expected",
                 )
         return result
 
@@ -831,25 +834,13 @@ class SafeFetcher:
     def _as_html(self, result: FetchResult) -> FetchResult:
         mime = mime_type(result.content_type)
         if mime and mime not in _HTML_TYPES:
-            return dataclasses.replace(
-                result,
-                ok=False,
-                reason=RejectReason.NOT_HTML.value,
-                detail=f"content type {mime}",
-                body=b"",
-            )
+            return _refused(result, RejectReason.NOT_HTML.value, f"content type {mime}")
         kind = sniff_binary(result.body, result.content_type)
         if kind is not None:
-            return dataclasses.replace(
-                result,
-                ok=False,
-                reason=RejectReason.NOT_HTML.value,
-                detail=f"{kind} served as {mime or 'no content type'}",
-                body=b"",
+            return _refused(
+                result, RejectReason.NOT_HTML.value, f"{kind} served as {mime or 'no content type'}"
             )
         decoded = decode_html(body=result.body, content_type=result.content_type)
         if not isinstance(decoded, Decoded):
-            return dataclasses.replace(
-                result, ok=False, reason=decoded.reason, detail=decoded.detail, body=b""
-            )
+            return _refused(result, decoded.reason, decoded.detail)
         return dataclasses.replace(result, text=decoded.text, encoding=decoded.encoding)

@@ -585,10 +585,22 @@ def test_a_stuck_host_does_not_block_another() -> None:
 
 def test_per_host_delay_spaces_requests(outlet: FakeOutlet) -> None:
     fetcher = allow(outlet, per_host_delay=0.2)
+    granted: list[float] = []
+    acquire = fetcher.politeness.acquire
+
+    def timed_acquire(host: str) -> Any:
+        slot = acquire(host)
+        granted.append(time.monotonic())  # when the request may go out
+        return slot
+
+    fetcher.politeness.acquire = timed_acquire  # type: ignore[method-assign]
     for _ in range(3):
         assert fetcher.fetch_page(outlet.url("/")).ok
-    starts = [r.at for r in outlet.requests]
-    assert all(b - a >= 0.19 for a, b in zip(starts, starts[1:], strict=False))
+    page_starts = granted[-3:]  # robots.txt's own request comes first
+    # Measured where the rule is enforced: server-side arrival times also carry
+    # the machine's scheduling jitter, which flaked under load.
+    assert all(b - a >= 0.199 for a, b in zip(page_starts, page_starts[1:], strict=False))
+    assert len(outlet.requests) >= 3
 
 
 class FakeClock:

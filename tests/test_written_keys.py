@@ -83,3 +83,51 @@ def test_reject_rows_give_back_the_reject_and_entry_keys():
         url="http://f/1", feed_url="http://f/1", stage="feed", reason="http_404", detail="", at=NOW
     )
     assert keys_of_row("rejects", feed_reject.to_row()) == [feed_reject.key()]
+
+
+def test_compacted_files_are_recognised_by_their_prefix():
+    from wiredesk.compact import MERGED_PREFIX
+    from wiredesk.transforms.written_keys import COMPACTED_PREFIX
+
+    assert COMPACTED_PREFIX == MERGED_PREFIX
+
+
+def test_only_files_of_runs_without_seen_state_are_unfinished(tmp_path):
+    import time
+
+    from wiredesk.transforms.written_keys import unfinished_run_files
+
+    def touch(*parts: str) -> None:
+        path = tmp_path.joinpath(*parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+
+    touch("_state", "seen", "part-20241023T000000-aaaaaaaa.parquet")
+    touch(
+        "articles",
+        "date=2024-10-23",
+        "region=unknown",
+        "part-20241023T000000-aaaaaaaa-0000-000.parquet",
+    )
+    touch(
+        "articles",
+        "date=2024-10-23",
+        "region=unknown",
+        "part-20241023T010000-bbbbbbbb-0000-000.parquet",
+    )
+    touch("rejects", "date=2024-10-23", "part-20241023T010000-bbbbbbbb-0000-000.parquet")
+    touch(
+        "duplicates",
+        "date=2024-10-23",
+        "region=unknown",
+        "part-compact-20241024T000000-cccccccc.parquet",
+    )
+    found = unfinished_run_files(output=str(tmp_path), horizon_days=30, now=time.time())
+    assert [(table, path.rsplit("/", 1)[1]) for table, path in found] == [
+        ("articles", "part-20241023T010000-bbbbbbbb-0000-000.parquet"),
+        ("rejects", "part-20241023T010000-bbbbbbbb-0000-000.parquet"),
+    ]
+    assert (
+        unfinished_run_files(output=str(tmp_path / "nothing"), horizon_days=30, now=time.time())
+        == []
+    )

@@ -1,16 +1,18 @@
-"""ReadWrittenKeys: the ``seen`` keys of every row already in OUT's tables.
+"""ReadWrittenKeys: the ``seen`` keys of rows written by runs that never recorded them.
 
 ``OUT/_state/seen`` is written once a run's table files are verified; a run
 that dies between its first visible table file and that state file (a full
 disk, a failed rename, ``kill -9``) would otherwise have its rows written
-again by the next run. The tables themselves say what is written, so the
-keys are also derived from them: the ``url`` (and ``guid``) of articles and
-duplicates, and the identity of each reject. Only a few small columns are
-read, and only from files written within the seen horizon.
+again by the next run. Such a run is recognisable: its table files
+(``part-<run_id>-…``) exist but ``_state/seen/part-<run_id>.parquet`` does
+not. Only those files are read, and only a few small columns: the ``url``
+(and ``guid``) of articles and duplicates, and the identity of each reject.
+After a clean run there is nothing to read.
 
 Example::
 
-    written = p | ReadWrittenKeys(output="/tmp/out", horizon_days=30, now=time.time())
+    paths = unfinished_run_files(output="/tmp/out", horizon_days=30, now=time.time())
+    written = p | ReadWrittenKeys(files=paths)
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from typing import Any
 
 import apache_beam as beam
 import pyarrow.parquet as pq
-from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
@@ -29,7 +30,9 @@ from wiredesk.transforms.exact_dedup import entry_keys
 from wiredesk.transforms.urlnorm import url_key
 from wiredesk.transforms.write_parquet import NAMESPACE
 
-__all__ = ["ReadWrittenKeys", "keys_of_row"]
+__all__ = ["ReadWrittenKeys", "keys_of_row", "unfinished_run_files"]
+
+COMPACTED_PREFIX = "part-compact-"  # the merged files of wiredesk/compact.py
 
 _COLUMNS = {
     "articles": ("url", "guid", "feed_url", "is_wire"),
@@ -63,47 +66,69 @@ def keys_of_row(table: str, row: dict[str, Any]) -> list[str]:
     return entry_keys(entry)
 
 
-class _KeysOfFile(beam.DoFn):
-    def __init__(self, *, table: str, oldest: float) -> None:
-        self._table = table
-        self._oldest = oldest
-        self._rows = Metrics.counter(NAMESPACE, "state_written_rows_restored")
+def _run_ids_with_state(output: str) -> set[str]:
+    pattern = FileSystems.join(output, "_state", "seen", "part-*.parquet")
+    try:
+        found = FileSystems.match([pattern])[0].metadata_list
+    except Exception:  # no state folder yet
+        return set()
+    names = (FileSystems.split(m.path)[1] for m in found)
+    return {name[len("part-") : -len(".parquet")] for name in names}
 
-    def process(self, metadata: Any) -> Iterator[str]:
-        updated = getattr(metadata, "last_updated_in_seconds", None)
-        if updated is not None and updated < self._oldest:
-            return
+
+def _written_by(name: str, run_ids: set[str], lengths: set[int]) -> bool:
+    """Whether table file ``name`` belongs to one of ``run_ids`` (``part-<run_id>-…``)."""
+    if name.startswith(COMPACTED_PREFIX):
+        return True  # compaction only merges files of finished runs
+    body = name[len("part-") :]
+    return any(body[:n] in run_ids and body[n : n + 1] == "-" for n in lengths)
+
+
+def unfinished_run_files(*, output: str, horizon_days: int, now: float) -> list[tuple[str, str]]:
+    """(table, path) of the table files, written within the horizon, whose run left no seen state."""
+    run_ids = _run_ids_with_state(output)
+    lengths = {len(r) for r in run_ids}
+    oldest = now - horizon_days * 86_400
+    unfinished = []
+    for table in _COLUMNS:
+        pattern = FileSystems.join(output, table, "**", "part-*.parquet")
         try:
-            with FileSystems.open(metadata.path) as handle:
+            found = FileSystems.match([pattern])[0].metadata_list
+        except Exception:  # no such table yet
+            continue
+        for meta in found:
+            updated = getattr(meta, "last_updated_in_seconds", None)
+            if updated is not None and updated < oldest:
+                continue
+            if not _written_by(FileSystems.split(meta.path)[1], run_ids, lengths):
+                unfinished.append((table, meta.path))
+    return sorted(unfinished)
+
+
+class _KeysOfFile(beam.DoFn):
+    def __init__(self) -> None:
+        self._rows = Metrics.counter(NAMESPACE, "state_rows_recovered_from_unfinished_runs")
+
+    def process(self, item: tuple[str, str]) -> Iterator[str]:
+        table, path = item
+        try:
+            with FileSystems.open(path) as handle:
                 parquet = pq.ParquetFile(handle)
-                wanted = [c for c in _COLUMNS[self._table] if c in parquet.schema_arrow.names]
+                wanted = [c for c in _COLUMNS[table] if c in parquet.schema_arrow.names]
                 rows = parquet.read(columns=wanted).to_pylist()
         except FileNotFoundError:
-            return  # compacted away while we listed: its rows are in the merged file
+            return  # compacted away since it was listed: its rows are in the merged file
         for row in rows:
             self._rows.inc()
-            yield from keys_of_row(self._table, row)
+            yield from keys_of_row(table, row)
 
 
 class ReadWrittenKeys(beam.PTransform):
-    """Keys of the rows in ``articles``, ``duplicates`` and ``rejects`` (written recently)."""
+    """Keys of the rows in the given table files (see :func:`unfinished_run_files`)."""
 
-    def __init__(self, *, output: str, horizon_days: int, now: float) -> None:
+    def __init__(self, *, files: list[tuple[str, str]]) -> None:
         super().__init__()
-        self._output = output
-        self._oldest = now - horizon_days * 86_400
+        self._files = files
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
-        keys = []
-        for table in _COLUMNS:
-            keys.append(
-                pbegin
-                | f"Match{table.title()}"
-                >> fileio.MatchFiles(
-                    FileSystems.join(self._output, table, "**", "*.parquet"),
-                    empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW,
-                )
-                | f"Keys{table.title()}"
-                >> beam.ParDo(_KeysOfFile(table=table, oldest=self._oldest))
-            )
-        return tuple(keys) | "AllWrittenKeys" >> beam.Flatten()
+        return pbegin | "Files" >> beam.Create(self._files) | "Keys" >> beam.ParDo(_KeysOfFile())

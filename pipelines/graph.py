@@ -38,7 +38,7 @@ from wiredesk.transforms.read_wire import ReadWireDir
 from wiredesk.transforms.state_store import ReadState, WriteState
 from wiredesk.transforms.syndication import DetectSyndication
 from wiredesk.transforms.write_parquet import NAMESPACE, VerifyWritten, WriteTable
-from wiredesk.transforms.written_keys import ReadWrittenKeys, unfinished_run_files
+from wiredesk.transforms.written_keys import ReadWrittenKeys
 
 __all__ = ["GraphOutputs", "build_graph", "fetch_settings_for", "schedule_for"]
 
@@ -108,9 +108,7 @@ def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]
     # The tables' own rows count as seen too: a run that died after some of its files
     # became visible, but before its seen state was written, must not write them twice.
     written_before = p | "ReadWrittenKeys" >> ReadWrittenKeys(
-        files=unfinished_run_files(
-            output=config.output, horizon_days=config.seen_horizon_days, now=time.time()
-        )
+        output=config.output, horizon_days=config.seen_horizon_days, now=time.time()
     )
     seen = (seen_state, written_before) | "AllSeenBefore" >> beam.Flatten()
     seen_side = beam.pvalue.AsList(seen)

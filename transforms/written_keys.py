@@ -11,8 +11,7 @@ After a clean run there is nothing to read.
 
 Example::
 
-    paths = unfinished_run_files(output="/tmp/out", horizon_days=30, now=time.time())
-    written = p | ReadWrittenKeys(files=paths)
+    written = p | ReadWrittenKeys(output="/tmp/out", horizon_days=30, now=time.time())
 """
 
 from __future__ import annotations
@@ -123,12 +122,30 @@ class _KeysOfFile(beam.DoFn):
             yield from keys_of_row(table, row)
 
 
-class ReadWrittenKeys(beam.PTransform):
-    """Keys of the rows in the given table files (see :func:`unfinished_run_files`)."""
+def _list_unfinished(output: str, horizon_days: int, now: float) -> list[tuple[str, str]]:
+    return unfinished_run_files(output=output, horizon_days=horizon_days, now=now)
 
-    def __init__(self, *, files: list[tuple[str, str]]) -> None:
+
+class ReadWrittenKeys(beam.PTransform):
+    """Keys of the rows in table files of runs that left no seen state.
+
+    The listing runs inside the pipeline, on a worker, so building the graph
+    never touches the output's filesystem (a Dataflow launch or a dry run has no
+    business listing ``gs://`` while it translates).
+    """
+
+    def __init__(self, *, output: str, horizon_days: int, now: float) -> None:
         super().__init__()
-        self._files = files
+        self._output = output
+        self._horizon_days = horizon_days
+        self._now = now
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
-        return pbegin | "Files" >> beam.Create(self._files) | "Keys" >> beam.ParDo(_KeysOfFile())
+        return (
+            pbegin
+            | "Output" >> beam.Create([self._output])
+            | "ListUnfinished"
+            >> beam.FlatMap(_list_unfinished, horizon_days=self._horizon_days, now=self._now)
+            | "Spread" >> beam.Reshuffle()
+            | "Keys" >> beam.ParDo(_KeysOfFile())
+        )

@@ -44,7 +44,7 @@ from wiredesk.schemas.tables import TABLE_SCHEMAS
 from wiredesk.transforms.state_store import STATE_SCHEMAS
 from wiredesk.transforms.write_parquet import (
     NAMESPACE,
-    PartitionFn,
+    WriteTable,
     chunks,
     partition_dir,
     partition_keyer,
@@ -133,32 +133,16 @@ class _WritePaneFn(beam.DoFn):
             yield (self._label, path, count)
 
 
-class WriteWindowedTable(beam.PTransform):
-    """Dict rows of one table -> hive-partitioned Parquet per window; outputs ``(table, path, rows)``."""
+class WriteWindowedTable(WriteTable):
+    """Dict rows of one table -> hive-partitioned Parquet per window; outputs ``(table, path, rows)``.
 
-    def __init__(
-        self,
-        *,
-        output: str,
-        table: str,
-        run_id: str,
-        partition_fn: PartitionFn,
-        window: WindowSettings = WindowSettings(),
-        shards_per_partition: int = 1,
-        shard_key: str = "url",
-        max_rows_per_file: int = 20_000,
-    ) -> None:
-        super().__init__()
-        if table not in TABLE_SCHEMAS:
-            raise ValueError(f"unknown table {table!r}")
-        self._output = output
-        self._table = table
-        self._run_id = run_id
-        self._partition_fn = partition_fn
+    The same options as :class:`WriteTable`, plus the window; files are named per
+    window and pane so a late pane never overwrites the on-time file.
+    """
+
+    def __init__(self, *, window: WindowSettings = WindowSettings(), **options: Any) -> None:
+        super().__init__(**options)
         self._window = window
-        self._shards = shards_per_partition
-        self._shard_key = shard_key
-        self._max_rows = max_rows_per_file
 
     def expand(self, rows: beam.PCollection) -> beam.PCollection:
         output, table = self._output, self._table

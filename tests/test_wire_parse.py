@@ -124,7 +124,7 @@ HAND_READ = [
         "2019-08-09T09:30:04Z",
         "NTB",
         None,
-        "nb",
+        "no",  # declared "nb": Norwegian is one code, see transforms/langcodes.py
         5,
         "IT-giganten Google har kjøpt en tomt på nærmere 2.000 mål i Skien",
     ),

@@ -81,12 +81,13 @@ from feedparser.encodings import convert_to_utf8
 
 from wiredesk.schemas.records import FeedEntry, FeedSource, Reject, RejectReason, Stage
 from wiredesk.transforms.dates import parse_datetime
+from wiredesk.transforms.langcodes import normalize_language
 from wiredesk.transforms.urlnorm import normalize_url, resolve_link, url_key
 
 __all__ = [
     "FeedParseConfig",
     "FeedParseResult",
-    "normalize_language",
+    "normalize_language",  # re-exported from langcodes, where it lives
     "parse_feed",
 ]
 
@@ -185,56 +186,6 @@ def _text(value: object, limit: int, *, is_html: bool) -> str | None:
 def _is_html(detail: object) -> bool:
     kind = detail.get("type", "") if isinstance(detail, Mapping) else ""
     return isinstance(kind, str) and "html" in kind
-
-
-# ------------------------------------------------------------------------ language
-
-# ISO 639-1 codes, plus the withdrawn ones still seen in feeds (iw, in, ji, jw, mo).
-_ISO_639_1_CODES = (
-    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs "
-    "cu cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha "
-    "he hi ho hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn "
-    "ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb "
-    "nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd "
-    "se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw "
-    "ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu"
-)
-_ISO_639_1 = frozenset(_ISO_639_1_CODES.split())
-_LEGACY_639_1 = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
-# ISO 639-2 (B and T) codes and English names of the languages news feeds use.
-_LANGUAGE_ALIASES = {
-    "eng": "en", "english": "en", "fre": "fr", "fra": "fr", "french": "fr",
-    "ger": "de", "deu": "de", "german": "de", "spa": "es", "spanish": "es",
-    "ita": "it", "italian": "it", "por": "pt", "portuguese": "pt", "rus": "ru",
-    "russian": "ru", "jpn": "ja", "japanese": "ja", "chi": "zh", "zho": "zh",
-    "chinese": "zh", "kor": "ko", "korean": "ko", "ara": "ar", "arabic": "ar",
-    "hin": "hi", "hindi": "hi", "tur": "tr", "turkish": "tr", "dut": "nl", "nld": "nl",
-    "dutch": "nl", "pol": "pl", "polish": "pl", "swe": "sv", "swedish": "sv",
-    "nor": "no", "norwegian": "no", "nob": "nb", "nno": "nn", "dan": "da",
-    "danish": "da", "fin": "fi", "finnish": "fi", "cze": "cs", "ces": "cs",
-    "czech": "cs", "slo": "sk", "slk": "sk", "slovak": "sk", "hun": "hu",
-    "hungarian": "hu", "rum": "ro", "ron": "ro", "romanian": "ro", "gre": "el",
-    "ell": "el", "greek": "el", "heb": "he", "hebrew": "he", "ind": "id",
-    "indonesian": "id", "may": "ms", "msa": "ms", "malay": "ms", "tha": "th",
-    "thai": "th", "vie": "vi", "vietnamese": "vi", "ukr": "uk", "ukrainian": "uk",
-    "per": "fa", "fas": "fa", "persian": "fa", "urd": "ur", "urdu": "ur",
-    "ben": "bn", "bengali": "bn", "tam": "ta", "tamil": "ta", "bul": "bg",
-    "bulgarian": "bg", "hrv": "hr", "croatian": "hr", "srp": "sr", "serbian": "sr",
-    "slv": "sl", "slovenian": "sl", "cat": "ca", "catalan": "ca", "swa": "sw",
-    "swahili": "sw", "tgl": "tl", "tagalog": "tl", "fil": "tl", "filipino": "tl",
-}  # fmt: skip
-_LANG_SPLIT = re.compile(r"[-_\s;,.]")
-
-
-def normalize_language(value: object) -> str | None:
-    """An ISO 639-1 code for ``en-US``, ``EN``, ``eng``, ``English``...; else ``None``."""
-    if not isinstance(value, str):
-        return None
-    head = _LANG_SPLIT.split(value.strip().lower(), maxsplit=1)[0]
-    if len(head) == 2 and head.isascii():
-        head = _LEGACY_639_1.get(head, head)
-        return head if head in _ISO_639_1 else None
-    return _LANGUAGE_ALIASES.get(head)
 
 
 # ---------------------------------------------------------------------- hostile XML

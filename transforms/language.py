@@ -26,11 +26,13 @@ import re
 import unicodedata
 from typing import Any
 
+from wiredesk.transforms.langcodes import normalize_language
+
 __all__ = [
     "warm",
     "LanguageConfig",
     "detect_language",
-    "normalize_language",
+    "normalize_language",  # re-exported from langcodes, where it lives
     "script_counts",
 ]
 
@@ -74,48 +76,6 @@ _SCRIPT_LANG = {
     "TIBETAN": "bo",
 }
 _SCRIPT_NAME = re.compile(r"^([A-Z]+)")
-_TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*$")
-# ISO 639-2/3 codes a declaration may use, and legacy codes py3langid or CMSs emit.
-_ALIASES = {
-    "iw": "he",
-    "in": "id",
-    "ji": "yi",
-    "jw": "jv",
-    "jpn": "ja",
-    "zho": "zh",
-    "chi": "zh",
-    "kor": "ko",
-    "eng": "en",
-    "deu": "de",
-    "ger": "de",
-    "fra": "fr",
-    "fre": "fr",
-    "spa": "es",
-    "ita": "it",
-    "por": "pt",
-    "rus": "ru",
-    "ara": "ar",
-    "nld": "nl",
-    "dut": "nl",
-    "tha": "th",
-    "vie": "vi",
-    "tur": "tr",
-    "pol": "pl",
-    "nb": "no",
-    "nn": "no",
-}
-
-
-def normalize_language(value: Any) -> str | None:
-    """An ISO 639-1 code from a declared tag (``"en-US"``, ``"de_DE"``, ``"jpn"``), else None."""
-    if not isinstance(value, str):
-        return None
-    match = _TAG.match(value.strip())
-    if not match:
-        return None
-    code = match.group(1).lower()
-    code = _ALIASES.get(code, code)
-    return code if len(code) == 2 else None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -203,9 +163,11 @@ def detect_language(
         lang, confidence = _identifier().classify(head)
     except Exception:  # the model is a library: its failure must not lose a story
         return declared_code
-    lang = _ALIASES.get(str(lang), str(lang))
-    if declared_code and declared_code == lang:
-        return lang
-    if confidence >= config.min_confidence and len(lang) == 2:
-        return lang
+    # The model's codes go through the declared-tag table too, so both sides agree
+    # (its "nn" is Norwegian "no"); its codes without an ISO 639-1 one ("arz", "zxx") are None.
+    detected = normalize_language(str(lang))
+    if detected is None:
+        return declared_code
+    if detected == declared_code or confidence >= config.min_confidence:
+        return detected
     return declared_code

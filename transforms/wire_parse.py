@@ -49,6 +49,7 @@ import lxml.html
 from lxml import etree
 
 from wiredesk.schemas.records import FeedEntry, FeedSource, Reject, RejectReason, Stage
+from wiredesk.transforms.langcodes import normalize_language as language_code
 from wiredesk.transforms.safexml import SafeXMLError, local_name, parse_xml_bytes
 
 __all__ = [
@@ -67,7 +68,7 @@ __all__ = [
     "sniff_wire_kind",
     "clean_html_fragment",
     "dateline_place",
-    "language_code",
+    "language_code",  # langcodes.normalize_language, for wire_newsml/wire_ninjs/wire_dpa
     "nitf_to_html",
     "parse_datetime",
     "parse_wire",
@@ -320,14 +321,6 @@ def parse_datetime(value: Any) -> dt.datetime | None:
 
 def iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def language_code(tag: Any) -> str | None:
-    """``nb-NO`` -> ``nb``; ``en_US`` -> ``en``; anything that is not a tag -> None."""
-    if not isinstance(tag, str):
-        return None
-    primary = re.split(r"[-_]", tag.strip(), maxsplit=1)[0].lower()
-    return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
 
 
 def as_urgency(value: Any) -> int | None:

@@ -285,3 +285,65 @@ def test_real_pages_publication_time_matches_fundus() -> None:
         matched += got is not None and abs((got - want).total_seconds()) < 1
     # measured: 26 of 29 (day/month swapped on one page, day-only dates on two)
     assert matched >= 25
+
+
+# ---- when trafilatura's readability/jusText comparison runs ------------------------------
+
+
+def _count_full_passes(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Record the ``fast`` flag of every trafilatura pass extract_page makes."""
+    import trafilatura.core
+
+    passes: list[bool] = []
+    real = trafilatura.core.bare_extraction
+
+    def spy(*args: object, **kwargs: object) -> object:
+        passes.append(bool(kwargs.get("fast")))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(trafilatura.core, "bare_extraction", spy)
+    return passes
+
+
+LONG_BODY = (
+    "<article><h1>Storm closes ports</h1>"
+    + "".join(
+        f"<p>Paragraph {i}: heavy storms closed three ports on the northern coast on Tuesday, "
+        "officials said, as winds of up to 150 kilometres an hour swept across the region.</p>"
+        for i in range(8)
+    )
+    + "</article>"
+)
+
+
+def test_a_sure_fast_pass_skips_the_comparison(monkeypatch: pytest.MonkeyPatch) -> None:
+    passes = _count_full_passes(monkeypatch)
+    result = ok(page(body=LONG_BODY))
+    assert passes == [True]
+    assert result.text.count("\n\n") == 8  # the headline and 8 paragraphs
+
+
+def test_a_short_fast_pass_is_compared(monkeypatch: pytest.MonkeyPatch) -> None:
+    passes = _count_full_passes(monkeypatch)
+    ok(page())  # three paragraphs, under 1,000 characters
+    assert passes == [True, False]
+
+
+def test_comparison_can_be_forced_or_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    passes = _count_full_passes(monkeypatch)
+    extract_page(html=page(body=LONG_BODY), config=ExtractConfig(compare_when_unsure=False))
+    assert passes == [False]
+    passes.clear()
+    extract_page(html=page(), config=ExtractConfig(fast=True))
+    assert passes == [True]
+
+
+def test_the_compared_text_replaces_the_fast_text_but_keeps_its_metadata() -> None:
+    gated = ok(page(head="<title>Storm closes ports</title>"))
+    always = extract_page(
+        html=page(head="<title>Storm closes ports</title>"),
+        url="https://news.example.com/a/1",
+        config=ExtractConfig(compare_when_unsure=False),
+    )
+    assert isinstance(always, ExtractedPage)
+    assert gated == always

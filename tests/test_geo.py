@@ -107,3 +107,42 @@ def test_country_data_read_without_pandas() -> None:
 
     geo._country_rows()
     assert "country_converter.country_converter" not in sys.modules
+
+
+# ---- place mentions: the word index must find what one big regex finds -------------------
+
+
+def _reference_mentions(text: str) -> list[tuple[int, str]]:
+    """The straightforward definition: one alternation, longest spelling first."""
+    import re
+
+    forms, _ = geo._mention_forms()
+    alternation = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    pattern = re.compile(r"(?<![\w.])(?:" + alternation + r")(?![\w])")
+    return [(m.start(), m.group(0)) for m in pattern.finditer(text)]
+
+
+_SAMPLE_FORMS = sorted(geo._mention_forms()[0])[::7]
+_GLUE = st.sampled_from([" ", ", ", ".", "-", "'s ", "x", "é", "\n\n", " St. ", "(", "_", "2"])
+
+
+@given(st.lists(st.one_of(st.sampled_from(_SAMPLE_FORMS), _GLUE), max_size=25))
+def test_mentions_match_the_reference_regex(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert list(geo._mention_index().mentions(text)) == _reference_mentions(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Talks in Washington and Paris.", [(9, "Washington"), (24, "Paris")]),
+        ("New York and Seoul", [(0, "New York"), (13, "Seoul")]),  # not "York"
+        ("Parisian cafes, e.Paris", []),  # inside a word; right after a dot
+        ("Guinea-Bissau's leader", [(0, "Guinea-Bissau")]),
+    ],
+)
+def test_mentions_longest_spelling_at_word_starts(
+    text: str, expected: list[tuple[int, str]]
+) -> None:
+    found = list(geo._mention_index().mentions(text))
+    assert found == expected == _reference_mentions(text)

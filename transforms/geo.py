@@ -32,7 +32,7 @@ import importlib.util
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from wiredesk.schemas.tables import REGION_SLUGS
@@ -437,7 +437,8 @@ def place_population(place: str, *, config: GeoConfig = DEFAULT_CONFIG) -> int:
 
 
 @functools.lru_cache(maxsize=1)
-def _mention_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
+def _mention_forms() -> tuple[frozenset[str], dict[str, str]]:
+    """The spellings a text may name a place in, and each place key's country."""
     names: dict[str, str] = {}
     folder = _geonames_dir()
     display: list[str] = []
@@ -467,10 +468,60 @@ def _mention_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
     # forms plus the spellings seen in the data.
     forms = {d for d in display if d}
     forms.update(" ".join(w.capitalize() for w in k.split()) for k in names)
+    # GeoNames has a capital with a leading space (" Willemstad").
+    forms = {f.strip() for f in forms}
     forms = {f for f in forms if place_key(f) not in _AMBIGUOUS_IN_PROSE and len(f) > 2}
-    alternation = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
-    pattern = re.compile(r"(?<![\w.])(?:" + alternation + r")(?![\w])")
-    return pattern, names
+    return frozenset(forms), names
+
+
+# A mention starts at a word that follows neither a word character nor a dot ("St. Louis"
+# must not yield "Louis"), and ends before a word character.
+_MENTION_START = re.compile(r"(?<![\w.])\w")
+_FIRST_WORD = re.compile(r"\w+")
+_WORD_CHAR = re.compile(r"\w")
+
+
+@dataclasses.dataclass(frozen=True)
+class _MentionIndex:
+    """The place spellings by their first word, longest first.
+
+    One regex alternation of the ~1,300 spellings is what this replaces: Python's ``re``
+    tries every alternative at every position (2 ms a story, the most expensive step of
+    enrichment). Looking up the word at each word start finds the same matches: at a
+    position, the longest spelling that fits and is not followed by a word character,
+    scanning left to right without overlaps.
+    """
+
+    by_first_word: dict[str, tuple[str, ...]]
+    names: dict[str, str]
+
+    def mentions(self, text: str) -> Iterator[tuple[int, str]]:
+        end = 0
+        for start in _MENTION_START.finditer(text):
+            pos = start.start()
+            if pos < end:
+                continue
+            word = _FIRST_WORD.match(text, pos)
+            assert word is not None  # the start regex matched a word character here
+            for form in self.by_first_word.get(word.group(0), ()):
+                stop = pos + len(form)
+                if text.startswith(form, pos) and not _WORD_CHAR.match(text, stop):
+                    yield pos, form
+                    end = stop
+                    break
+
+
+@functools.lru_cache(maxsize=1)
+def _mention_index() -> _MentionIndex:
+    forms, names = _mention_forms()
+    grouped: dict[str, list[str]] = collections.defaultdict(list)
+    for form in forms:
+        word = _FIRST_WORD.match(form)
+        if word is None:  # a spelling that starts with punctuation: none in the data
+            continue
+        grouped[word.group(0)].append(form)
+    by_first_word = {k: tuple(sorted(v, key=len, reverse=True)) for k, v in grouped.items()}
+    return _MentionIndex(by_first_word=by_first_word, names=names)
 
 
 def country_mentions(text: str, *, config: GeoConfig = DEFAULT_CONFIG) -> collections.Counter[str]:
@@ -478,12 +529,12 @@ def country_mentions(text: str, *, config: GeoConfig = DEFAULT_CONFIG) -> collec
     counts: collections.Counter[str] = collections.Counter()
     if not isinstance(text, str) or not text:
         return counts
-    pattern, names = _mention_pattern()
-    for match in pattern.finditer(text[: config.text_max_chars]):
-        iso2 = names.get(place_key(match.group(0)))
+    index = _mention_index()
+    for pos, form in index.mentions(text[: config.text_max_chars]):
+        iso2 = index.names.get(place_key(form))
         if iso2:
             # The lede says where it happened: its places count double.
-            counts[iso2] += 2 if match.start() < config.lede_chars else 1
+            counts[iso2] += 2 if pos < config.lede_chars else 1
     return counts
 
 
@@ -533,4 +584,4 @@ def warm(_: Iterable[str] = ()) -> None:
     """Load every table now (a worker's setup), instead of on the first story."""
     _gazetteer()
     _countries()
-    _mention_pattern()
+    _mention_index()

@@ -48,7 +48,8 @@ from common import (  # noqa: E402
     story_variants,
 )
 
-# A leading "@NAME" applies bench/common.py's variant NAME (e.g. the code before a change).
+# A leading "@NAME" applies bench/common.py's variant NAME (e.g. the code before a change);
+# "@checkout=DIR" runs another checkout's code (``git worktree add DIR <commit>``).
 DEFAULT_CONFIGS: dict[str, list[str]] = {
     "before: synchronous ExtractText": ["@sync-extract"],
     "default (in_memory, pool of 2)": [],
@@ -119,7 +120,13 @@ class PipelineRun:
 
 
 def run_pipeline(*, feeds: Path, out: Path, extra: Sequence[str]) -> PipelineRun:
-    variants = [a[1:] for a in extra if a.startswith("@")]
+    # "@checkout=DIR" runs the code of another checkout of wiredesk (e.g. a git worktree of
+    # the commit before a change): its folder goes first on PYTHONPATH.
+    checkouts = [a.split("=", 1)[1] for a in extra if a.startswith("@checkout=")]
+    variants = [a[1:] for a in extra if a.startswith("@") and not a.startswith("@checkout=")]
+    env = dict(os.environ)
+    if checkouts:
+        env["PYTHONPATH"] = os.pathsep.join([checkouts[-1], env.get("PYTHONPATH", "")])
     cmd = [sys.executable, str(Path(__file__).resolve().parent / "common.py")]
     for name in variants:
         cmd += ["--variant", name]
@@ -128,7 +135,7 @@ def run_pipeline(*, feeds: Path, out: Path, extra: Sequence[str]) -> PipelineRun
     before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     before_self = time.process_time()
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     wall = time.perf_counter() - start
     cpu_outlets = time.process_time() - before_self
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -347,3 +347,37 @@ def test_the_compared_text_replaces_the_fast_text_but_keeps_its_metadata() -> No
     )
     assert isinstance(always, ExtractedPage)
     assert gated == always
+
+
+def test_a_failing_metadata_reader_costs_the_metadata_not_the_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import htmldate
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("offset +99:99")
+
+    monkeypatch.setattr(htmldate, "find_date", broken)
+    result = ok(page(head="<title>Storm closes ports</title>", body=LONG_BODY))
+    assert result.text.startswith("Storm closes ports")
+    assert result.title is None and result.published_at is None
+
+
+def test_metadata_is_read_without_categories_or_tags() -> None:
+    head = (
+        '<meta property="og:title" content="Storm closes ports">'
+        '<meta name="author" content="Jane Doe">'
+        '<meta property="article:published_time" content="2024-03-05T08:30:00+00:00">'
+        '<meta property="og:site_name" content="Coast Times">'
+        '<meta name="description" content="Three ports shut.">'
+        '<meta property="article:tag" content="weather">'
+    )
+    result = ok(page(head=head, body=LONG_BODY))
+    assert (result.title, result.authors, result.site_name, result.description) == (
+        "Storm closes ports",
+        ("Jane Doe",),
+        "Coast Times",
+        "Three ports shut.",
+    )
+    assert result.published_at == dt.datetime(2024, 3, 5, 8, 30, tzinfo=dt.UTC)
+    assert not hasattr(result, "tags")

@@ -381,3 +381,26 @@ def test_metadata_is_read_without_categories_or_tags() -> None:
     )
     assert result.published_at == dt.datetime(2024, 3, 5, 8, 30, tzinfo=dt.UTC)
     assert not hasattr(result, "tags")
+
+
+def test_the_extensive_date_search_runs_only_when_markup_has_no_date(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import htmldate
+
+    real = htmldate.find_date
+    searches: list[bool] = []
+
+    def spy(*args: object, **kwargs: object) -> object:
+        searches.append(bool(kwargs.get("extensive_search")))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(htmldate, "find_date", spy)
+    dated = '<meta property="article:published_time" content="2024-03-05T08:30:00+00:00">'
+    ok(page(head=dated, body=LONG_BODY))
+    assert searches == [False]
+    searches.clear()
+    undated = LONG_BODY.replace("</article>", "<p>Posted on March 5, 2024.</p></article>")
+    result = ok(page(body=undated), url="https://news.example.com/a/1")
+    assert searches == [False, True]
+    assert result.published_at == dt.datetime(2024, 3, 5, tzinfo=dt.UTC)

@@ -77,7 +77,10 @@ class ExtractConfig:
     compare_when_unsure: bool = True
     sure_min_paragraphs: int = 4
     sure_min_chars: int = 1000
-    # htmldate's pattern search in the page text: slower, finds dates that markup lacks.
+    # htmldate's pattern search in the page text finds dates that markup lacks, but costs
+    # 6 ms a page (a quarter of extraction) while markup gives a date on 99 % of news pages:
+    # on 149 AEB pages it added a date to one and a time of day to another, and on 132
+    # fundus pages it changed no date. So it runs only when the markup search finds none.
     extensive_date_search: bool = True
     # Pages beyond this are not worth a parse; fetch caps bodies well below it anyway.
     max_html_chars: int = 8_000_000
@@ -161,7 +164,7 @@ def _extract(*, html: str, url: str | None, config: ExtractConfig) -> ExtractedP
 
     date_params = {
         "original_date": True,
-        "extensive_search": config.extensive_date_search,
+        "extensive_search": False,
         "max_date": dt.date.today().isoformat(),
         "outputformat": _DATE_FORMAT,
     }
@@ -186,14 +189,16 @@ def _extract(*, html: str, url: str | None, config: ExtractConfig) -> ExtractedP
         return ExtractError(RejectReason.EXTRACT_ERROR.value, f"unexpected {type(doc).__name__}")
 
     text = _paragraphs(doc.text or "")
-    chars = sum(not ch.isspace() for ch in text)
+    chars = len("".join(text.split()))  # non-space characters
     if chars < config.min_text_chars:
         return ExtractError(
             RejectReason.EMPTY_TEXT.value,
             f"main text has {chars} characters, fewer than {config.min_text_chars}",
         )
 
-    meta = _page_metadata(tree, url=url, date_params=date_params)
+    meta = _page_metadata(
+        tree, url=url, date_params=date_params, extensive=config.extensive_date_search
+    )
     return ExtractedPage(
         text=text,
         title=_strip_site_suffix(
@@ -209,7 +214,9 @@ def _extract(*, html: str, url: str | None, config: ExtractConfig) -> ExtractedP
     )
 
 
-def _page_metadata(tree: HtmlElement, *, url: str | None, date_params: dict[str, Any]) -> Any:
+def _page_metadata(
+    tree: HtmlElement, *, url: str | None, date_params: dict[str, Any], extensive: bool
+) -> Any:
     """Title, author, URL, date, site name and description, as trafilatura reads them.
 
     This is ``trafilatura.metadata.extract_metadata`` step for step, minus what wiredesk
@@ -241,6 +248,8 @@ def _page_metadata(tree: HtmlElement, *, url: str | None, date_params: dict[str,
         meta.author = meta.author or extract_author(tree)
         meta.url = meta.url or extract_url(tree, url)
         meta.date = find_date(tree, url=meta.url, **date_params)
+        if meta.date is None and extensive:
+            meta.date = find_date(tree, url=meta.url, **{**date_params, "extensive_search": True})
         meta.sitename = meta.sitename or extract_sitename(tree)
         if meta.sitename:
             meta.sitename = meta.sitename.lstrip("@")

@@ -39,6 +39,7 @@ from wiredesk.transforms.state_store import ReadState, WriteState
 from wiredesk.transforms.syndication import DetectSyndication
 from wiredesk.transforms.write_parquet import NAMESPACE, VerifyWritten, WriteTable
 from wiredesk.transforms.written_keys import ReadWrittenKeys
+from wiredesk.transforms.written_stories import ReadWrittenStories
 
 __all__ = ["GraphOutputs", "build_graph", "fetch_settings_for", "schedule_for"]
 
@@ -95,6 +96,7 @@ def _latest_validators(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]) -> GraphOutputs:
     today = config.today
+    now = time.time()
     settings = fetch_settings_for(config)
 
     seen_state = (
@@ -108,13 +110,19 @@ def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]
     # The tables' own rows count as seen too: a run that died after some of its files
     # became visible, but before its seen state was written, must not write them twice.
     written_before = p | "ReadWrittenKeys" >> ReadWrittenKeys(
-        output=config.output, horizon_days=config.seen_horizon_days, now=time.time()
+        output=config.output, horizon_days=config.seen_horizon_days, now=now
     )
     seen = (seen_state, written_before) | "AllSeenBefore" >> beam.Flatten()
     seen_side = beam.pvalue.AsList(seen)
-    stories = p | "ReadStoryState" >> ReadState(
+    story_state = p | "ReadStoryState" >> ReadState(
         output=config.output, kind="stories", horizon_days=config.dedup_horizon_days, today=today
     )
+    # Likewise the stories of such a run: rebuilt from its articles, so a later
+    # republication still joins the story already written.
+    written_stories = p | "ReadWrittenStories" >> ReadWrittenStories(
+        output=config.output, horizon_days=config.dedup_horizon_days, now=now, today=today
+    )
+    stories = (story_state, written_stories) | "AllStoriesBefore" >> beam.Flatten()
     validators = (
         p
         | "ReadFeedState"

@@ -9,6 +9,10 @@ not. Only those files are read, and only a few small columns: the ``url``
 (and ``guid``) of articles and duplicates, and the identity of each reject.
 After a clean run there is nothing to read.
 
+The same crash loses the run's other state files too; :func:`unfinished_run_files`
+answers for any kind (``transforms/written_stories.py`` rebuilds the ``stories``
+rows of such runs from their ``articles`` files).
+
 Example::
 
     written = p | ReadWrittenKeys(output="/tmp/out", horizon_days=30, now=time.time())
@@ -16,7 +20,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import apache_beam as beam
@@ -29,9 +33,17 @@ from wiredesk.transforms.exact_dedup import entry_keys
 from wiredesk.transforms.urlnorm import url_key
 from wiredesk.transforms.write_parquet import NAMESPACE
 
-__all__ = ["ReadWrittenKeys", "keys_of_row", "unfinished_run_files"]
+__all__ = [
+    "COMPACTED_PREFIX",
+    "TABLES",
+    "ReadWrittenKeys",
+    "keys_of_row",
+    "read_columns",
+    "unfinished_run_files",
+]
 
 COMPACTED_PREFIX = "part-compact-"  # the merged files of wiredesk/compact.py
+TABLES = ("articles", "duplicates", "rejects")
 
 _COLUMNS = {
     "articles": ("url", "guid", "feed_url", "is_wire"),
@@ -65,8 +77,8 @@ def keys_of_row(table: str, row: dict[str, Any]) -> list[str]:
     return entry_keys(entry)
 
 
-def _run_ids_with_state(output: str) -> set[str]:
-    pattern = FileSystems.join(output, "_state", "seen", "part-*.parquet")
+def _run_ids_with_state(output: str, kind: str) -> set[str]:
+    pattern = FileSystems.join(output, "_state", kind, "part-*.parquet")
     try:
         found = FileSystems.match([pattern])[0].metadata_list
     except Exception:  # no state folder yet
@@ -83,13 +95,25 @@ def _written_by(name: str, run_ids: set[str], lengths: set[int]) -> bool:
     return any(body[:n] in run_ids and body[n : n + 1] == "-" for n in lengths)
 
 
-def unfinished_run_files(*, output: str, horizon_days: int, now: float) -> list[tuple[str, str]]:
-    """(table, path) of the table files, written within the horizon, whose run left no seen state."""
-    run_ids = _run_ids_with_state(output)
+def unfinished_run_files(
+    *,
+    output: str,
+    horizon_days: int,
+    now: float,
+    kind: str = "seen",
+    tables: Sequence[str] = TABLES,
+) -> list[tuple[str, str]]:
+    """(table, path) of the files of ``tables``, written within the horizon, whose run
+    left no ``kind`` state (``_state/<kind>/part-<run_id>.parquet``).
+
+    Each kind is asked on its own: the state files of one run are written one by
+    one, so a run may die with its ``seen`` file written and its ``stories`` not.
+    """
+    run_ids = _run_ids_with_state(output, kind)
     lengths = {len(r) for r in run_ids}
     oldest = now - horizon_days * 86_400
     unfinished = []
-    for table in _COLUMNS:
+    for table in tables:
         pattern = FileSystems.join(output, table, "**", "part-*.parquet")
         try:
             found = FileSystems.match([pattern])[0].metadata_list
@@ -110,16 +134,24 @@ class _KeysOfFile(beam.DoFn):
 
     def process(self, item: tuple[str, str]) -> Iterator[str]:
         table, path = item
-        try:
-            with FileSystems.open(path) as handle:
-                parquet = pq.ParquetFile(handle)
-                wanted = [c for c in _COLUMNS[table] if c in parquet.schema_arrow.names]
-                rows = parquet.read(columns=wanted).to_pylist()
-        except FileNotFoundError:
+        rows = read_columns(path, _COLUMNS[table])
+        if rows is None:
             return  # compacted away since it was listed: its rows are in the merged file
         for row in rows:
             self._rows.inc()
             yield from keys_of_row(table, row)
+
+
+def read_columns(path: str, columns: Sequence[str]) -> list[dict[str, Any]] | None:
+    """The rows of a table file, only those of ``columns`` it has; None once it is gone."""
+    try:
+        with FileSystems.open(path) as handle:
+            parquet = pq.ParquetFile(handle)
+            wanted = [c for c in columns if c in parquet.schema_arrow.names]
+            rows: list[dict[str, Any]] = parquet.read(columns=wanted).to_pylist()
+            return rows
+    except FileNotFoundError:
+        return None
 
 
 def _list_unfinished(output: str, horizon_days: int, now: float) -> list[tuple[str, str]]:

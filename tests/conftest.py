@@ -92,3 +92,20 @@ def _network_jail() -> Iterator[None]:
     finally:
         for owner, name, old in saved:
             setattr(owner, name, old)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _table_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Start-up tables (transforms/table_cache.py) are cached in the session's temp folder,
+    never in the user's home; subprocesses inherit the variable."""
+    import os
+
+    saved = os.environ.get("WIREDESK_CACHE_DIR")
+    os.environ["WIREDESK_CACHE_DIR"] = str(tmp_path_factory.mktemp("table-cache"))
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("WIREDESK_CACHE_DIR", None)
+        else:
+            os.environ["WIREDESK_CACHE_DIR"] = saved

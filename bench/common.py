@@ -268,7 +268,27 @@ def _variant_sync_extract() -> None:
     setattr(extract_text.ExtractText, "__init__", init)  # noqa: B010 - a patch
 
 
-VARIANTS: dict[str, Callable[[], None]] = {"sync-extract": _variant_sync_extract}
+def _variant_pending(pages: int) -> Callable[[], None]:
+    """ExtractText keeping up to ``pages`` pages in the pool (default: 2 batches = 64)."""
+
+    def apply() -> None:
+        from wiredesk.transforms import extract_text
+
+        original = extract_text.ExtractText.__init__
+
+        def init(self: Any, **kwargs: Any) -> None:
+            kwargs["max_pending_pages"] = pages
+            original(self, **kwargs)
+
+        setattr(extract_text.ExtractText, "__init__", init)  # noqa: B010 - a patch
+
+    return apply
+
+
+VARIANTS: dict[str, Callable[[], None]] = {
+    "sync-extract": _variant_sync_extract,
+    "pending-256": _variant_pending(256),
+}
 
 
 def run_variant(argv: Sequence[str]) -> int:

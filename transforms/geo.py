@@ -301,7 +301,7 @@ def _gazetteer() -> _Gazetteer:
     folder = _geonames_dir()
     if folder is None:
         return _Gazetteer({}, {}, {})
-    # 0.9 s to build from GeoNames, 0.05 s to read back (transforms/table_cache.py).
+    # 0.9 s to build from GeoNames, under 0.1 s to read back (transforms/table_cache.py).
     inputs = [Path(__file__), folder / "cities15000.json", folder / "countries.json"]
     cities, capitals, big_cities = cached_table("gazetteer", _build_gazetteer, inputs=inputs)
     return _Gazetteer(cities, capitals, big_cities)

@@ -84,8 +84,8 @@ def cached_table(
     except OSError:  # an input went missing: build() will say what is wrong
         return build()
     try:
-        with path.open("rb") as handle:
-            value: T = marshal.load(handle)
+        # loads() on the bytes: marshal.load() on a file reads it in small pieces, 4x slower.
+        value: T = marshal.loads(path.read_bytes())
         return value
     except FileNotFoundError:
         pass

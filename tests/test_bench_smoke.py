@@ -47,11 +47,12 @@ def _finish(proc: subprocess.Popen[str]) -> str:
 
 
 def test_benches_run_quick_and_print_their_tables():
-    # Started together: the three are mostly waiting (subprocess start-up, loopback I/O).
+    # Started together: the four are mostly waiting (subprocess start-up, loopback I/O).
     procs = {
         "throughput": _start("throughput.py"),
         "profile": _start("profile_stages.py"),
         "poll": _start("poll_feeds_1000.py"),
+        "timeline": _start("cpu_timeline.py"),
     }
     outputs = {name: _finish(proc) for name, proc in procs.items()}
 
@@ -68,6 +69,10 @@ def test_benches_run_quick_and_print_their_tables():
     assert "| DoFn (runner thread) | seconds |" in prof
     assert "extract_text._ExtractFn" in prof
     assert "written: articles 12, duplicates 0, rejects 0" in prof
+
+    timeline = outputs["timeline"]
+    assert "# CPU of wiredesk run --once over 12 pages" in timeline
+    assert "run " in timeline and "cores busy over" in timeline
 
     poll = outputs["poll"]
     assert "| mode | seconds (median) | spread | entries | feeds/s |" in poll

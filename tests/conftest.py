@@ -109,3 +109,13 @@ def _table_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
             os.environ.pop("WIREDESK_CACHE_DIR", None)
         else:
             os.environ["WIREDESK_CACHE_DIR"] = saved
+
+
+@pytest.fixture(autouse=True)
+def _fresh_politeness() -> Iterator[None]:
+    """The per-host gate is process-wide: one test's Retry-After must not reach the next."""
+    from wiredesk.transforms.politeness import reset_shared_politeness
+
+    reset_shared_politeness()
+    yield
+    reset_shared_politeness()

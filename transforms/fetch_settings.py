@@ -2,7 +2,9 @@
 
 Beam ships DoFns to workers by pickling them; a live fetcher (sockets, locks,
 caches) must not travel. The DoFn carries these settings and builds its own
-fetcher in ``setup()``.
+fetcher in ``setup()``. The fetchers of one process share their per-host
+politeness gate (one per configuration), so the host limits hold for the whole
+worker, not per stage.
 """
 
 from __future__ import annotations
@@ -44,9 +46,22 @@ class FetchSettings:
         )
 
     def make_fetcher(self) -> Any:
-        from wiredesk.transforms.http_fetch import SafeFetcher
+        """A new fetcher whose per-host gate is the process's shared one for these limits.
 
-        return SafeFetcher(self.fetch_config())
+        Each stage (and each DoFn instance) gets its own fetcher, but the per-host
+        limits are a promise to the host, so they are enforced process-wide; see
+        :func:`~wiredesk.transforms.politeness.shared_politeness`.
+        """
+        from wiredesk.transforms.http_fetch import SafeFetcher
+        from wiredesk.transforms.politeness import shared_politeness
+
+        config = self.fetch_config()
+        gate = shared_politeness(
+            concurrency=config.per_host_concurrency,
+            delay=config.per_host_delay,
+            max_wait=config.max_wait,
+        )
+        return SafeFetcher(config, politeness=gate)
 
 
 class FetchingDoFn(beam.DoFn):

@@ -1,9 +1,20 @@
 """Per-host politeness: at most N requests in flight, a gap between starts, Retry-After.
 
-:class:`Politeness` is shared by every thread of one fetcher. For each host it
-keeps a concurrency count, the time the last request was allowed to start and
-the end of any Retry-After window. A host's waits happen outside the global
-lock, so one slow or rate-limited host never holds up another.
+:class:`Politeness` is thread-safe. For each host it keeps a concurrency count,
+the time the last request was allowed to start, the crawl-delay learnt from
+robots.txt and the end of any Retry-After window. A host's waits happen outside
+the global lock, so one slow or rate-limited host never holds up another.
+
+The limits are a promise to the *host*, not to one fetcher: a worker process
+runs several fetchers (PollFeeds and FetchArticle each build one, and a runner
+may create several instances of each DoFn), and a gate per fetcher would let a
+host see the configured concurrency several times over, with starts closer
+than the configured delay. :func:`shared_politeness` therefore hands out one
+gate per process and configuration, and fetchers built from
+:class:`~wiredesk.transforms.fetch_settings.FetchSettings` use it. Because the
+Retry-After windows and crawl-delays live in the same per-host state, a 429/503
+or a ``Crawl-delay`` seen by one stage now also slows every other stage's
+requests to that host, which is the point: the host asked *us* to wait.
 
 What happens when a host asks us to wait (Retry-After, crawl-delay, or simply
 N requests in flight): a request waits if its turn comes within ``max_wait``
@@ -31,7 +42,14 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 
-__all__ = ["MAX_RETRY_AFTER", "Politeness", "Refused", "Slot"]
+__all__ = [
+    "MAX_RETRY_AFTER",
+    "Politeness",
+    "Refused",
+    "Slot",
+    "reset_shared_politeness",
+    "shared_politeness",
+]
 
 #: Longest Retry-After honoured (a day); a larger value is clamped, not ignored.
 MAX_RETRY_AFTER = 86400.0
@@ -82,6 +100,11 @@ class Slot:
         self.release()
 
 
+def _limits(concurrency: int, delay: float, max_wait: float) -> tuple[int, float, float]:
+    """The limits a :class:`Politeness` actually enforces (also the registry's key)."""
+    return max(1, int(concurrency)), max(0.0, float(delay)), max(0.0, float(max_wait))
+
+
 class Politeness:
     """Thread-safe per-host gate. ``clock``/``sleep`` are injectable for tests."""
 
@@ -94,9 +117,7 @@ class Politeness:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.concurrency = max(1, int(concurrency))
-        self.delay = max(0.0, float(delay))
-        self.max_wait = max(0.0, float(max_wait))
+        self.concurrency, self.delay, self.max_wait = _limits(concurrency, delay, max_wait)
         self._clock = clock
         self._sleep = sleep
         # One lock for the table and all hosts' conditions: held only for
@@ -195,3 +216,36 @@ class Politeness:
             state = self._state(host)
             state.in_flight = max(0, state.in_flight - 1)
             state.cond.notify()
+
+
+_SHARED: dict[tuple[int, float, float], Politeness] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_politeness(*, concurrency: int, delay: float, max_wait: float) -> Politeness:
+    """The process's one :class:`Politeness` for these limits, created on first use.
+
+    Every fetcher of a worker process that asks with equal limits gets the same
+    gate, so a host sees at most ``concurrency`` requests from the whole process
+    (not per stage or per DoFn instance), and a Retry-After or crawl-delay noted
+    by any of them holds for all (see the module docstring). Different limits get
+    different gates: a stage configured more strictly keeps its own promise.
+    Only the gate is shared, never a fetcher (those own sockets and threads and
+    are closed at teardown). The gate holds no resources, so it lives until exit.
+    """
+    key = _limits(concurrency, delay, max_wait)
+    with _SHARED_LOCK:
+        gate = _SHARED.get(key)
+        if gate is None:
+            gate = _SHARED[key] = Politeness(concurrency=key[0], delay=key[1], max_wait=key[2])
+        return gate
+
+
+def reset_shared_politeness() -> None:
+    """Forget every shared gate (tests: one run's Retry-After must not reach the next).
+
+    Fetchers already holding a gate keep it; only later :func:`shared_politeness`
+    calls start afresh.
+    """
+    with _SHARED_LOCK:
+        _SHARED.clear()

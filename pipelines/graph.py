@@ -16,7 +16,6 @@ every table file has been verified.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -25,8 +24,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from wiredesk.pipelines.options import RunConfig
+from wiredesk.pipelines.outputs import write_tables
 from wiredesk.schemas.records import FeedSource, Reject
-from wiredesk.schemas.rows import article_row, duplicate_row, row_partition
 from wiredesk.transforms.enrich import Enrich
 from wiredesk.transforms.exact_dedup import DedupeEntries, entry_keys
 from wiredesk.transforms.extract_text import ExtractText
@@ -37,7 +36,7 @@ from wiredesk.transforms.poll_schedule import ScheduleConfig
 from wiredesk.transforms.read_wire import ReadWireDir
 from wiredesk.transforms.state_store import ReadState, WriteState
 from wiredesk.transforms.syndication import DetectSyndication
-from wiredesk.transforms.write_parquet import NAMESPACE, VerifyWritten, WriteTable
+from wiredesk.transforms.write_parquet import NAMESPACE, WriteTable
 from wiredesk.transforms.written_keys import ReadWrittenKeys
 from wiredesk.transforms.written_stories import ReadWrittenStories
 
@@ -178,40 +177,11 @@ def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]
         | "DropSeenRejects" >> beam.ParDo(_DropSeenRejects(), seen_side)
     )
 
-    written_articles = (
-        synd[DetectSyndication.ARTICLES]
-        | "ArticleRows" >> beam.Map(article_row)
-        | "WriteArticles"
-        >> WriteTable(
-            output=config.output, table="articles", run_id=config.run_id, partition_fn=row_partition
-        )
-    )
-    written_duplicates = (
-        synd[DetectSyndication.DUPLICATES]
-        | "DuplicateRows" >> beam.Map(duplicate_row)
-        | "WriteDuplicates"
-        >> WriteTable(
-            output=config.output,
-            table="duplicates",
-            run_id=config.run_id,
-            partition_fn=row_partition,
-        )
-    )
-    written_rejects = (
-        rejects
-        | "RejectRows" >> beam.Map(lambda r: r.to_row())
-        | "WriteRejects"
-        >> WriteTable(
-            output=config.output,
-            table="rejects",
-            run_id=config.run_id,
-            partition_fn=lambda row: (row["at"].astimezone(dt.UTC).date(), None),
-        )
-    )
-    written = (
-        (written_articles, written_duplicates, written_rejects)
-        | "AllWritten" >> beam.Flatten()
-        | "VerifyWritten" >> VerifyWritten()
+    written = write_tables(
+        articles=synd[DetectSyndication.ARTICLES],
+        duplicates=synd[DetectSyndication.DUPLICATES],
+        rejects=rejects,
+        writer=lambda **table: WriteTable(output=config.output, run_id=config.run_id, **table),
     )
 
     seen_sets += [

@@ -39,7 +39,6 @@ Example (offline: builds the Dataflow job graph without submitting it)::
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -51,8 +50,8 @@ from apache_beam.transforms.window import TimestampedValue
 
 from wiredesk.pipelines.graph import fetch_settings_for
 from wiredesk.pipelines.options import RunConfig
+from wiredesk.pipelines.outputs import write_tables
 from wiredesk.schemas.records import FeedEntry, FeedSource
-from wiredesk.schemas.rows import article_row, duplicate_row, row_partition
 from wiredesk.transforms.enrich import Enrich
 from wiredesk.transforms.extract_text import ExtractText
 from wiredesk.transforms.fetch_article import FetchArticle
@@ -70,7 +69,6 @@ from wiredesk.transforms.windowed_write import (
     WriteWindowedState,
     WriteWindowedTable,
 )
-from wiredesk.transforms.write_parquet import VerifyWritten
 
 __all__ = ["UnboundedOutputs", "UnboundedSettings", "build_unbounded_graph", "poll_clock"]
 
@@ -126,10 +124,6 @@ class _StampNow(beam.DoFn):
 
 def _seen_row(key: str, timestamp: Any = beam.DoFn.TimestampParam) -> dict[str, Any]:
     return {"key": key, "day": day_of(timestamp)}
-
-
-def _reject_partition(row: dict[str, Any]) -> tuple[dt.date, None]:
-    return row["at"].astimezone(dt.UTC).date(), None
 
 
 def build_unbounded_graph(
@@ -249,46 +243,13 @@ def build_unbounded_graph(
     )
     rejects = first_rejects[KeepFirstSeen.VALUES]
 
-    written_articles = (
-        synd[StreamingSyndication.ARTICLES]
-        | "ArticleRows" >> beam.Map(article_row)
-        | "WriteArticles"
-        >> WriteWindowedTable(
-            output=config.output,
-            table="articles",
-            run_id=config.run_id,
-            partition_fn=row_partition,
-            window=window,
-        )
-    )
-    written_duplicates = (
-        synd[StreamingSyndication.DUPLICATES]
-        | "DuplicateRows" >> beam.Map(duplicate_row)
-        | "WriteDuplicates"
-        >> WriteWindowedTable(
-            output=config.output,
-            table="duplicates",
-            run_id=config.run_id,
-            partition_fn=row_partition,
-            window=window,
-        )
-    )
-    written_rejects = (
-        rejects
-        | "RejectRows" >> beam.Map(lambda r: r.to_row())
-        | "WriteRejects"
-        >> WriteWindowedTable(
-            output=config.output,
-            table="rejects",
-            run_id=config.run_id,
-            partition_fn=_reject_partition,
-            window=window,
-        )
-    )
-    written = (
-        (written_articles, written_duplicates, written_rejects)
-        | "AllWritten" >> beam.Flatten()
-        | "VerifyWritten" >> VerifyWritten()
+    written = write_tables(
+        articles=synd[StreamingSyndication.ARTICLES],
+        duplicates=synd[StreamingSyndication.DUPLICATES],
+        rejects=rejects,
+        writer=lambda **table: WriteWindowedTable(
+            output=config.output, run_id=config.run_id, window=window, **table
+        ),
     )
 
     seen_rows += [unique[DedupeEntriesStateful.SEEN], first_rejects[KeepFirstSeen.SEEN]]

@@ -1,0 +1,69 @@
+"""The three output tables, written and verified: one wiring for the batch and unbounded graphs.
+
+Both graphs turn canonical articles, republications and rejects into rows, write each
+table partitioned by day and region, and verify every file before any state is saved.
+They differ only in the writer (``WriteTable``, or ``WriteWindowedTable`` with the
+streaming window), so the writer is a parameter. This is a function, not a composite
+transform, on purpose: the steps keep their top-level labels (``WriteArticles``,
+``VerifyWritten``, ...), which a running Dataflow job's ``--update`` matches by name.
+
+Example::
+
+    written = write_tables(
+        articles=synd[DetectSyndication.ARTICLES],
+        duplicates=synd[DetectSyndication.DUPLICATES],
+        rejects=rejects,
+        writer=lambda **table: WriteTable(output=out, run_id=run_id, **table),
+    )
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import apache_beam as beam
+
+from wiredesk.schemas.rows import article_row, duplicate_row, row_partition
+from wiredesk.transforms.write_parquet import VerifyWritten
+
+__all__ = ["reject_partition", "write_tables"]
+
+# writer(table=..., partition_fn=...) -> the PTransform that writes that table's rows.
+TableWriter = Callable[..., beam.PTransform]
+
+
+def reject_partition(row: dict[str, Any]) -> tuple[dt.date, None]:
+    """Rejects are partitioned by the day they happened; they have no region."""
+    return row["at"].astimezone(dt.UTC).date(), None
+
+
+def write_tables(
+    *,
+    articles: beam.PCollection,
+    duplicates: beam.PCollection,
+    rejects: beam.PCollection,
+    writer: TableWriter,
+) -> beam.PCollection:
+    """Write the three tables with ``writer``; the result is every file, verified."""
+    written_articles = (
+        articles
+        | "ArticleRows" >> beam.Map(article_row)
+        | "WriteArticles" >> writer(table="articles", partition_fn=row_partition)
+    )
+    written_duplicates = (
+        duplicates
+        | "DuplicateRows" >> beam.Map(duplicate_row)
+        | "WriteDuplicates" >> writer(table="duplicates", partition_fn=row_partition)
+    )
+    written_rejects = (
+        rejects
+        | "RejectRows" >> beam.Map(lambda r: r.to_row())
+        | "WriteRejects" >> writer(table="rejects", partition_fn=reject_partition)
+    )
+    return (
+        (written_articles, written_duplicates, written_rejects)
+        | "AllWritten" >> beam.Flatten()
+        | "VerifyWritten" >> VerifyWritten()
+    )

@@ -131,3 +131,29 @@ def test_only_files_of_runs_without_seen_state_are_unfinished(tmp_path):
         unfinished_run_files(output=str(tmp_path / "nothing"), horizon_days=30, now=time.time())
         == []
     )
+
+
+def test_a_streaming_job_with_state_is_not_unfinished(tmp_path):
+    """Windowed files (part-<run>-w<end>-p<pane>-...) belong to their job's run id."""
+    import time
+
+    from wiredesk.transforms.windowed_write import pane_file_name
+    from wiredesk.transforms.written_keys import unfinished_run_files
+
+    def touch(*parts: str) -> None:
+        path = tmp_path.joinpath(*parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+
+    def pane(run_id: str, end: int) -> str:
+        return pane_file_name(run_id=run_id, window_end_s=end, pane=0, shard=0, chunk=0)
+
+    day = ("date=2024-10-23", "region=unknown")
+    # A job that saved state for one window: none of its table files is unfinished.
+    touch("_state", "seen", pane("stream-a", 1729641600))
+    touch("articles", *day, pane("stream-a", 1729641600))
+    touch("articles", *day, pane("stream-a", 1729645200))
+    # A job that never saved any: its files are read back, as a batch run's would be.
+    touch("articles", *day, pane("stream-b", 1729641600))
+    found = unfinished_run_files(output=str(tmp_path), horizon_days=30, now=time.time())
+    assert [path.rsplit("/", 1)[1] for _, path in found] == [pane("stream-b", 1729641600)]

@@ -20,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -77,14 +78,27 @@ def keys_of_row(table: str, row: dict[str, Any]) -> list[str]:
     return entry_keys(entry)
 
 
+# A streaming job's files are named per window and pane
+# (windowed_write.pane_file_name: part-<run_id>-w<end>-p<pane>-<shard>-<chunk>.parquet).
+_PANE_SUFFIX = re.compile(r"-w\d+-p\d+-\d{4}-\d{3}$")
+
+
 def _run_ids_with_state(output: str, kind: str) -> set[str]:
+    """Run ids with a ``kind`` state file: one per batch run, one per window of a stream.
+
+    A streaming job (Dataflow) writes state per window after that window's files are
+    verified, and the runner retries what failed; a job with any state of this kind is
+    therefore never "unfinished" for a batch run sharing the OUT, which otherwise
+    re-read all its recent files on every start.
+    """
     pattern = FileSystems.join(output, "_state", kind, "part-*.parquet")
     try:
         found = FileSystems.match([pattern])[0].metadata_list
     except Exception:  # no state folder yet
         return set()
     names = (FileSystems.split(m.path)[1] for m in found)
-    return {name[len("part-") : -len(".parquet")] for name in names}
+    stems = (name[len("part-") : -len(".parquet")] for name in names)
+    return {_PANE_SUFFIX.sub("", stem) for stem in stems}
 
 
 def _written_by(name: str, run_ids: set[str], lengths: set[int]) -> bool:

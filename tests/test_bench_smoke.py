@@ -49,7 +49,10 @@ def _finish(proc: subprocess.Popen[str]) -> str:
 def test_benches_run_quick_and_print_their_tables():
     # Started together: the four are mostly waiting (subprocess start-up, loopback I/O).
     procs = {
-        "throughput": _start("throughput.py"),
+        # A second configuration runs this same checkout through "@checkout=".
+        "throughput": _start(
+            "throughput.py", "--config", "default=", "--config", f"checkout=@checkout={ROOT}"
+        ),
         "profile": _start("profile_stages.py"),
         "poll": _start("poll_feeds_1000.py"),
         "timeline": _start("cpu_timeline.py"),
@@ -60,6 +63,7 @@ def test_benches_run_quick_and_print_their_tables():
     assert "| mode | seconds (median) | pages/s | ratio to ceiling |" in tp
     assert "ceiling: trafilatura.extract" in tp
     assert "wiredesk run --once: default" in tp
+    assert "wiredesk run --once: checkout" in tp
     assert "rows: articles 12, duplicates 0, rejects 0 (of 12 pages)" in tp
 
     prof = outputs["profile"]

@@ -52,3 +52,13 @@ def test_declared_helps_only_when_short_or_agreeing() -> None:
 )
 def test_normalize(value: str | None, expected: str | None) -> None:
     assert normalize_language(value) == expected
+
+
+def test_script_counts_ascii_fast_path_agrees_with_the_general_path() -> None:
+    from wiredesk.transforms.language import script_counts
+
+    text = "Seoul (Reuters) - 42 missiles, said officials."
+    assert script_counts(text) == {"LATIN": 33}
+    # One non-ASCII letter takes the per-character path: the Latin count is the same.
+    assert script_counts(text + " 서울") == {"LATIN": 33, "HANGUL": 2}
+    assert script_counts("2024-01-02, 10:00") == {}

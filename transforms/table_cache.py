@@ -58,7 +58,7 @@ def cache_dir() -> Path | None:
 
 def _key(name: str, inputs: Sequence[Path]) -> str:
     # By content, not path or mtime: two checkouts or venvs with the same code and data
-    # share one file instead of evicting each other's. Hashing the inputs takes ~10 ms.
+    # share one file instead of evicting each other's. Hashing the inputs takes ~20 ms.
     digest = hashlib.sha256(name.encode())
     digest.update(f"{sys.version_info[:2]}|marshal {marshal.version}".encode())
     for path in inputs:

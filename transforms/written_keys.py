@@ -37,6 +37,7 @@ from wiredesk.transforms.write_parquet import NAMESPACE
 __all__ = [
     "COMPACTED_PREFIX",
     "TABLES",
+    "ListUnfinishedRunFiles",
     "ReadWrittenKeys",
     "keys_of_row",
     "read_columns",
@@ -168,30 +169,60 @@ def read_columns(path: str, columns: Sequence[str]) -> list[dict[str, Any]] | No
         return None
 
 
-def _list_unfinished(output: str, horizon_days: int, now: float) -> list[tuple[str, str]]:
-    return unfinished_run_files(output=output, horizon_days=horizon_days, now=now)
+def _list_unfinished(
+    output: str, horizon_days: int, now: float, kind: str, tables: Sequence[str]
+) -> list[tuple[str, str]]:
+    return unfinished_run_files(
+        output=output, horizon_days=horizon_days, now=now, kind=kind, tables=tables
+    )
 
 
-class ReadWrittenKeys(beam.PTransform):
-    """Keys of the rows in table files of runs that left no seen state.
+class ListUnfinishedRunFiles(beam.PTransform):
+    """``(table, path)`` of :func:`unfinished_run_files`, listed on a worker and spread.
 
-    The listing runs inside the pipeline, on a worker, so building the graph
-    never touches the output's filesystem (a Dataflow launch or a dry run has no
-    business listing ``gs://`` while it translates).
+    The listing runs inside the pipeline, so building the graph never touches the
+    output's filesystem (a Dataflow launch or a dry run has no business listing
+    ``gs://`` while it translates); the files are then spread over workers to be read.
     """
 
-    def __init__(self, *, output: str, horizon_days: int, now: float) -> None:
+    def __init__(
+        self,
+        *,
+        output: str,
+        horizon_days: int,
+        now: float,
+        kind: str = "seen",
+        tables: Sequence[str] = TABLES,
+    ) -> None:
         super().__init__()
         self._output = output
         self._horizon_days = horizon_days
         self._now = now
+        self._kind = kind
+        self._tables = tuple(tables)
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+        listing = beam.FlatMap(
+            _list_unfinished,
+            horizon_days=self._horizon_days,
+            now=self._now,
+            kind=self._kind,
+            tables=self._tables,
+        )
         return (
             pbegin
             | "Output" >> beam.Create([self._output])
-            | "ListUnfinished"
-            >> beam.FlatMap(_list_unfinished, horizon_days=self._horizon_days, now=self._now)
+            | "ListUnfinished" >> listing
             | "Spread" >> beam.Reshuffle()
-            | "Keys" >> beam.ParDo(_KeysOfFile())
         )
+
+
+class ReadWrittenKeys(beam.PTransform):
+    """Keys of the rows in table files of runs that left no seen state."""
+
+    def __init__(self, *, output: str, horizon_days: int, now: float) -> None:
+        super().__init__()
+        self._files = ListUnfinishedRunFiles(output=output, horizon_days=horizon_days, now=now)
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+        return pbegin | "Files" >> self._files | "Keys" >> beam.ParDo(_KeysOfFile())

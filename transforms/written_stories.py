@@ -42,12 +42,18 @@ from wiredesk.transforms.signatures import sketch_text
 from wiredesk.transforms.syndication_core import encode_link
 from wiredesk.transforms.wire_parse import canonical_item_id
 from wiredesk.transforms.write_parquet import NAMESPACE
-from wiredesk.transforms.written_keys import read_columns, unfinished_run_files
+from wiredesk.transforms.written_keys import (
+    ListUnfinishedRunFiles,
+    read_columns,
+    unfinished_run_files,
+)
 
 __all__ = ["ReadWrittenStories", "story_rows_of_article", "unfinished_story_files"]
 
 # What signing and dating need; ``title`` and ``language`` go to sketch_text as
 # DetectSyndication passes them, so a change there cannot go unnoticed here.
+# Only articles carry the text a story's sketch is made from.
+_TABLES = ("articles",)
 _COLUMNS = ("story_id", "url", "text", "title", "language", "published_at", "fetched_at", "is_wire")
 
 
@@ -80,13 +86,9 @@ def unfinished_story_files(*, output: str, horizon_days: int, now: float) -> lis
     """Paths of the ``articles`` files, written within the horizon, whose run left no
     ``stories`` state (compacted files count as finished, as for ``seen``)."""
     found = unfinished_run_files(
-        output=output, horizon_days=horizon_days, now=now, kind="stories", tables=("articles",)
+        output=output, horizon_days=horizon_days, now=now, kind="stories", tables=_TABLES
     )
     return [path for _table, path in found]
-
-
-def _list_unfinished(output: str, horizon_days: int, now: float) -> list[str]:
-    return unfinished_story_files(output=output, horizon_days=horizon_days, now=now)
 
 
 class _StoriesOfFile(beam.DoFn):
@@ -98,7 +100,8 @@ class _StoriesOfFile(beam.DoFn):
         self._rows = Metrics.counter(NAMESPACE, "state_stories_rows_rebuilt_from_unfinished_runs")
         self._expired = Metrics.counter(NAMESPACE, "state_stories_rows_rebuilt_expired")
 
-    def process(self, path: str) -> Iterator[dict[str, Any]]:
+    def process(self, item: tuple[str, str]) -> Iterator[dict[str, Any]]:
+        _table, path = item
         articles = read_columns(path, _COLUMNS)
         if articles is None:
             return  # compacted away since it was listed: compaction counts as finished
@@ -122,17 +125,18 @@ class ReadWrittenStories(beam.PTransform):
 
     def __init__(self, *, output: str, horizon_days: int, now: float, today: dt.date) -> None:
         super().__init__()
-        self._output = output
-        self._horizon_days = horizon_days
-        self._now = now
+        self._files = ListUnfinishedRunFiles(
+            output=output,
+            horizon_days=horizon_days,
+            now=now,
+            kind="stories",
+            tables=_TABLES,
+        )
         self._oldest = today - dt.timedelta(days=horizon_days)
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
         return (
             pbegin
-            | "Output" >> beam.Create([self._output])
-            | "ListUnfinished"
-            >> beam.FlatMap(_list_unfinished, horizon_days=self._horizon_days, now=self._now)
-            | "Spread" >> beam.Reshuffle()
+            | "Files" >> self._files
             | "Rows" >> beam.ParDo(_StoriesOfFile(oldest_day=self._oldest))
         )

@@ -24,7 +24,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from wiredesk.pipelines.options import RunConfig
-from wiredesk.pipelines.outputs import write_tables
+from wiredesk.pipelines.outputs import write_states, write_tables
 from wiredesk.schemas.records import FeedSource, Reject
 from wiredesk.transforms.enrich import Enrich
 from wiredesk.transforms.exact_dedup import DedupeEntries, entry_keys
@@ -194,16 +194,14 @@ def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]
         | "UniqueSeen" >> beam.Distinct()
         | "SeenRows" >> beam.Map(lambda key: {"key": key, "day": today})
     )
-    new_seen | "WriteSeenState" >> WriteState(
-        output=config.output, kind="seen", run_id=config.run_id, after=written
+    write_states(
+        seen=new_seen,
+        stories=synd[DetectSyndication.STORIES],
+        feeds=feed_state,
+        writer=lambda **kind: WriteState(
+            output=config.output, run_id=config.run_id, after=written, **kind
+        ),
     )
-    synd[DetectSyndication.STORIES] | "WriteStoryState" >> WriteState(
-        output=config.output, kind="stories", run_id=config.run_id, after=written
-    )
-    if feed_state is not None:
-        feed_state | "WriteFeedState" >> WriteState(
-            output=config.output, kind="feeds", run_id=config.run_id, after=written
-        )
     return GraphOutputs(
         articles=synd[DetectSyndication.ARTICLES],
         duplicates=synd[DetectSyndication.DUPLICATES],

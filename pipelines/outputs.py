@@ -1,11 +1,12 @@
-"""The three output tables, written and verified: one wiring for the batch and unbounded graphs.
+"""The output tables and the state after them: one wiring for the batch and unbounded graphs.
 
 Both graphs turn canonical articles, republications and rejects into rows, write each
-table partitioned by day and region, and verify every file before any state is saved.
-They differ only in the writer (``WriteTable``, or ``WriteWindowedTable`` with the
-streaming window), so the writer is a parameter. This is a function, not a composite
-transform, on purpose: the steps keep their top-level labels (``WriteArticles``,
-``VerifyWritten``, ...), which a running Dataflow job's ``--update`` matches by name.
+table partitioned by day and region, verify every file, and then save their state
+(seen keys, the story index, feed validators). They differ only in the writers
+(``WriteTable``/``WriteState``, or the windowed ones with the streaming window), so
+the writers are parameters. These are functions, not composite transforms, on purpose:
+the steps keep their top-level labels (``WriteArticles``, ``VerifyWritten``,
+``WriteSeenState``, ...), which a running Dataflow job's ``--update`` matches by name.
 
 Example::
 
@@ -28,10 +29,12 @@ import apache_beam as beam
 from wiredesk.schemas.rows import article_row, duplicate_row, row_partition
 from wiredesk.transforms.write_parquet import VerifyWritten
 
-__all__ = ["reject_partition", "write_tables"]
+__all__ = ["reject_partition", "write_states", "write_tables"]
 
 # writer(table=..., partition_fn=...) -> the PTransform that writes that table's rows.
 TableWriter = Callable[..., beam.PTransform]
+# writer(kind=...) -> the PTransform that saves that kind of state.
+StateWriter = Callable[..., beam.PTransform]
 
 
 def reject_partition(row: dict[str, Any]) -> tuple[dt.date, None]:
@@ -67,3 +70,17 @@ def write_tables(
         | "AllWritten" >> beam.Flatten()
         | "VerifyWritten" >> VerifyWritten()
     )
+
+
+def write_states(
+    *,
+    seen: beam.PCollection,
+    stories: beam.PCollection,
+    feeds: beam.PCollection | None,
+    writer: StateWriter,
+) -> None:
+    """Save the seen keys, the story index and (when feeds were polled) feed validators."""
+    seen | "WriteSeenState" >> writer(kind="seen")
+    stories | "WriteStoryState" >> writer(kind="stories")
+    if feeds is not None:
+        feeds | "WriteFeedState" >> writer(kind="feeds")

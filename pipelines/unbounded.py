@@ -50,7 +50,7 @@ from apache_beam.transforms.window import TimestampedValue
 
 from wiredesk.pipelines.graph import fetch_settings_for
 from wiredesk.pipelines.options import RunConfig
-from wiredesk.pipelines.outputs import write_tables
+from wiredesk.pipelines.outputs import write_states, write_tables
 from wiredesk.schemas.records import FeedEntry, FeedSource
 from wiredesk.transforms.enrich import Enrich
 from wiredesk.transforms.extract_text import ExtractText
@@ -253,21 +253,14 @@ def build_unbounded_graph(
     )
 
     seen_rows += [unique[DedupeEntriesStateful.SEEN], first_rejects[KeepFirstSeen.SEEN]]
-    (
-        tuple(seen_rows)
-        | "AllSeenRows" >> beam.Flatten()
-        | "WriteSeenState"
-        >> WriteWindowedState(
-            output=config.output, kind="seen", run_id=config.run_id, window=window
-        )
+    write_states(
+        seen=tuple(seen_rows) | "AllSeenRows" >> beam.Flatten(),
+        stories=synd[StreamingSyndication.STORIES],
+        feeds=feed_state,
+        writer=lambda **kind: WriteWindowedState(
+            output=config.output, run_id=config.run_id, window=window, **kind
+        ),
     )
-    synd[StreamingSyndication.STORIES] | "WriteStoryState" >> WriteWindowedState(
-        output=config.output, kind="stories", run_id=config.run_id, window=window
-    )
-    if feed_state is not None:
-        feed_state | "WriteFeedState" >> WriteWindowedState(
-            output=config.output, kind="feeds", run_id=config.run_id, window=window
-        )
     return UnboundedOutputs(
         articles=synd[StreamingSyndication.ARTICLES],
         duplicates=synd[StreamingSyndication.DUPLICATES],

@@ -250,3 +250,33 @@ def test_after_clean_runs_no_story_state_is_rebuilt(
         (story_id, courier.url("/region/marlow-bay-bridge"))
     ]
     assert unfinished_story_files(output=str(out), horizon_days=7, now=time.time()) == []
+
+
+def test_damaged_files_of_earlier_runs_are_skipped_not_fatal(
+    outlets: tuple[LoopbackOutlet, LoopbackOutlet], tmp_path: Path
+) -> None:
+    """A truncated table file of a run that left no state, and a state file overwritten
+    with junk: each is read at the start of every later run. Each costs its own rows,
+    with a warning and a counter, and never the run."""
+    gazette, courier = outlets
+    out = tmp_path / "out"
+    _run(feeds=_feeds(tmp_path / "first.opml", gazette.url("/rss.xml")), out=out, run_id="ok-1")
+    [written] = (out / "articles").rglob("part-ok-1-*.parquet")
+    damaged_table = written.with_name("part-died-0000-000.parquet")
+    damaged_table.write_bytes(written.read_bytes()[: written.stat().st_size // 2])
+    damaged_state = out / "_state" / "seen" / "part-junk.parquet"
+    damaged_state.write_bytes(b"PAR1 this is not a parquet file")
+
+    second = _run(
+        feeds=_feeds(tmp_path / "both.opml", gazette.url("/rss.xml"), courier.url("/feed.xml")),
+        out=out,
+        run_id="ok-2",
+    )
+    # The table file twice (seen keys, stories), the state file once.
+    assert second.get("unreadable_files_skipped") == 3
+    damaged_table.unlink()  # DuckDB would refuse the table with it, as it should
+    [(story_id,)] = _rows(out, "SELECT story_id FROM articles")
+    assert _rows(out, "SELECT story_id, url FROM duplicates") == [
+        (story_id, courier.url("/region/marlow-bay-bridge"))
+    ]
+    assert gazette.hits["/news/bridge"] == 1  # the good state still held

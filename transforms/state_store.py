@@ -24,17 +24,22 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import io
+import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
-import pyarrow.parquet as pq
 from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
+from wiredesk.transforms.parquet_read import (
+    UNREADABLE_FILES,
+    UnreadableFile,
+    read_parquet,
+    read_parquet_bytes,
+)
 from wiredesk.transforms.write_parquet import NAMESPACE, write_rows_atomically
 
 __all__ = [
@@ -45,6 +50,8 @@ __all__ = [
     "read_state_rows",
     "state_glob",
 ]
+
+LOGGER = logging.getLogger(__name__)
 
 STATE_SCHEMAS: dict[str, pa.Schema] = {
     "seen": pa.schema([pa.field("key", pa.string()), pa.field("day", pa.date32())]),
@@ -95,8 +102,10 @@ def read_state_rows(*, output: str, kind: str, attempts: int = 3) -> list[dict[s
         rows: list[dict[str, Any]] = []
         try:
             for meta in sorted(matches, key=lambda m: m.path):
-                with FileSystems.open(meta.path) as handle:
-                    rows.extend(pq.read_table(io.BytesIO(handle.read())).to_pylist())
+                try:
+                    rows.extend(read_parquet(meta.path).to_pylist())
+                except UnreadableFile as err:  # damaged, not gone: skipped, never fatal
+                    LOGGER.warning("skipping an unreadable state file (%s)", err)
         except (FileNotFoundError, OSError):
             if attempt + 1 == attempts:
                 raise
@@ -125,9 +134,17 @@ class _ReadStateFile(beam.DoFn):
         self._oldest = oldest_day
         self._rows = Metrics.counter(NAMESPACE, f"state_{kind}_rows_restored")
         self._expired = Metrics.counter(NAMESPACE, f"state_{kind}_rows_expired")
+        self._unreadable = Metrics.counter(NAMESPACE, UNREADABLE_FILES)
 
     def process(self, readable: Any) -> Iterator[dict[str, Any]]:
-        table = pq.read_table(io.BytesIO(readable.read()))
+        try:
+            table = read_parquet_bytes(readable.read(), path=readable.metadata.path)
+        except UnreadableFile as err:
+            # A damaged state file costs its rows (at worst a page fetched again),
+            # never every later run.
+            self._unreadable.inc()
+            LOGGER.warning("skipping an unreadable state file (%s)", err)
+            return
         for row in table.to_pylist():
             day = row.get("day")
             if day is not None and day < self._oldest:

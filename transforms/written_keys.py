@@ -20,17 +20,18 @@ Example::
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import apache_beam as beam
-import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import FeedEntry, Reject
 from wiredesk.transforms.exact_dedup import entry_keys
+from wiredesk.transforms.parquet_read import UNREADABLE_FILES, UnreadableFile, read_parquet
 from wiredesk.transforms.urlnorm import url_key
 from wiredesk.transforms.write_parquet import NAMESPACE
 
@@ -41,8 +42,11 @@ __all__ = [
     "ReadWrittenKeys",
     "keys_of_row",
     "read_columns",
+    "skip_unreadable",
     "unfinished_run_files",
 ]
+
+LOGGER = logging.getLogger(__name__)
 
 COMPACTED_PREFIX = "part-compact-"  # the merged files of wiredesk/compact.py
 TABLES = ("articles", "duplicates", "rejects")
@@ -146,10 +150,15 @@ def unfinished_run_files(
 class _KeysOfFile(beam.DoFn):
     def __init__(self) -> None:
         self._rows = Metrics.counter(NAMESPACE, "state_rows_recovered_from_unfinished_runs")
+        self._unreadable = Metrics.counter(NAMESPACE, UNREADABLE_FILES)
 
     def process(self, item: tuple[str, str]) -> Iterator[str]:
         table, path = item
-        rows = read_columns(path, _COLUMNS[table])
+        try:
+            rows = read_columns(path, _COLUMNS[table])
+        except UnreadableFile as err:
+            skip_unreadable(err, self._unreadable)
+            return
         if rows is None:
             return  # compacted away since it was listed: its rows are in the merged file
         for row in rows:
@@ -158,15 +167,21 @@ class _KeysOfFile(beam.DoFn):
 
 
 def read_columns(path: str, columns: Sequence[str]) -> list[dict[str, Any]] | None:
-    """The rows of a table file, only those of ``columns`` it has; None once it is gone."""
+    """The rows of a table file, only those of ``columns`` it has; None once it is gone.
+
+    Raises :class:`UnreadableFile` for a file that is there but damaged.
+    """
     try:
-        with FileSystems.open(path) as handle:
-            parquet = pq.ParquetFile(handle)
-            wanted = [c for c in columns if c in parquet.schema_arrow.names]
-            rows: list[dict[str, Any]] = parquet.read(columns=wanted).to_pylist()
-            return rows
+        rows: list[dict[str, Any]] = read_parquet(path, columns=columns).to_pylist()
     except FileNotFoundError:
         return None
+    return rows
+
+
+def skip_unreadable(err: UnreadableFile, counter: Any) -> None:
+    """Warn about a damaged file of OUT and count it; the run goes on without its rows."""
+    counter.inc()
+    LOGGER.warning("skipping an unreadable file of an earlier run (%s)", err)
 
 
 def _list_unfinished(

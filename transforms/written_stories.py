@@ -38,6 +38,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.rows import story_day
+from wiredesk.transforms.parquet_read import UNREADABLE_FILES, UnreadableFile
 from wiredesk.transforms.signatures import sketch_text
 from wiredesk.transforms.syndication_core import encode_link
 from wiredesk.transforms.wire_parse import canonical_item_id
@@ -45,6 +46,7 @@ from wiredesk.transforms.write_parquet import NAMESPACE
 from wiredesk.transforms.written_keys import (
     ListUnfinishedRunFiles,
     read_columns,
+    skip_unreadable,
     unfinished_run_files,
 )
 
@@ -99,10 +101,15 @@ class _StoriesOfFile(beam.DoFn):
         self._files = Metrics.counter(NAMESPACE, "state_stories_files_of_unfinished_runs_read")
         self._rows = Metrics.counter(NAMESPACE, "state_stories_rows_rebuilt_from_unfinished_runs")
         self._expired = Metrics.counter(NAMESPACE, "state_stories_rows_rebuilt_expired")
+        self._unreadable = Metrics.counter(NAMESPACE, UNREADABLE_FILES)
 
     def process(self, item: tuple[str, str]) -> Iterator[dict[str, Any]]:
         _table, path = item
-        articles = read_columns(path, _COLUMNS)
+        try:
+            articles = read_columns(path, _COLUMNS)
+        except UnreadableFile as err:
+            skip_unreadable(err, self._unreadable)
+            return
         if articles is None:
             return  # compacted away since it was listed: compaction counts as finished
         self._files.inc()

@@ -237,3 +237,35 @@ def test_content_type_helpers() -> None:
     assert charset_from_content_type('text/html; charset="ISO-8859-1"') == "ISO-8859-1"
     assert charset_from_content_type("text/html;charset=utf-8;q=1") == "utf-8"
     assert charset_from_content_type("text/html") is None
+
+
+def _garbage_ratio_by_loop(text: str) -> float:
+    """The definition, one character at a time (what the regex count must equal)."""
+    if not text:
+        return 0.0
+    sample = text[:20000]
+    bad = sum(
+        1 for c in sample if c == "\ufffd" or (ord(c) < 0x20 and c not in "\t\n\r\f") or c == "\x00"
+    )
+    return bad / len(sample)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0xFFFF), max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_garbage_ratio_counts_replacements_and_stray_controls(text: str) -> None:
+    from wiredesk.transforms.decode import _garbage_ratio
+
+    assert _garbage_ratio(text) == _garbage_ratio_by_loop(text)
+    assert _garbage_ratio(text + "\ufffd\x00\x0b\x1f\t\n\r\f") == _garbage_ratio_by_loop(
+        text + "\ufffd\x00\x0b\x1f\t\n\r\f"
+    )
+
+
+@given(st.binary(max_size=600))
+@settings(max_examples=300, deadline=None)
+def test_binary_sniff_counts_control_bytes_like_a_loop(head: bytes) -> None:
+    from wiredesk.transforms.decode import _BINARY_BYTES, _BINARY_BYTES_DELETE
+
+    assert len(head) - len(head.translate(None, _BINARY_BYTES_DELETE)) == sum(
+        1 for b in head if b in _BINARY_BYTES
+    )

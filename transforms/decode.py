@@ -149,13 +149,16 @@ def _strict(body: bytes, codec: str) -> str | None:
         return None
 
 
+# Replacement characters and C0 controls other than tab, newline, form feed and return.
+_GARBAGE_RE = re.compile("[\ufffd\x00-\x08\x0b\x0e-\x1f]")
+
+
 def _garbage_ratio(text: str) -> float:
     if not text:
         return 0.0
     sample = text[:20000]
-    bad = sum(
-        1 for c in sample if c == "\ufffd" or (ord(c) < 0x20 and c not in "\t\n\r\f") or c == "\x00"
-    )
+    # Counted by the regex engine: a loop in Python cost ~0.7 ms a page.
+    bad = len(_GARBAGE_RE.findall(sample))
     return bad / len(sample)
 
 
@@ -295,6 +298,7 @@ _BINARY_APP_TYPES = {
 _BINARY_BYTES = frozenset(
     list(range(0x00, 0x09)) + [0x0B] + list(range(0x0E, 0x1B)) + list(range(0x1C, 0x20))
 )
+_BINARY_BYTES_DELETE = bytes(sorted(_BINARY_BYTES))  # for bytes.translate(None, ...)
 
 
 def sniff_binary(body: bytes, content_type: str | None = None) -> str | None:
@@ -322,7 +326,7 @@ def sniff_binary(body: bytes, content_type: str | None = None) -> str | None:
         return "octet-stream" if declared == "application/octet-stream" else None
     if 0 in head:
         return "binary"
-    control = sum(1 for b in head if b in _BINARY_BYTES)
+    control = len(head) - len(head.translate(None, _BINARY_BYTES_DELETE))
     if control > 0.02 * len(head):
         return "binary"
     if declared == "application/octet-stream" and not head.lstrip().startswith((b"<", b"{")):

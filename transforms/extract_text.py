@@ -232,7 +232,9 @@ class ExtractText(beam.PTransform):
     def expand(self, pages: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
         return (
             pages
-            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=self._batch_size)
+            # Fixed size, as in FetchArticle: no per-batch regression.
+            | "Batch"
+            >> beam.BatchElements(min_batch_size=self._batch_size, max_batch_size=self._batch_size)
             | "Extract"
             >> beam.ParDo(
                 _ExtractFn(

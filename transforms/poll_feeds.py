@@ -362,7 +362,8 @@ class PollFeeds(beam.PTransform):
     def expand(self, feeds: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
         return (
             feeds
-            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=64)
+            # Fixed size, as in FetchArticle: no per-batch regression.
+            | "Batch" >> beam.BatchElements(min_batch_size=64, max_batch_size=64)
             | "FetchAndParse"
             >> beam.ParDo(
                 _PollFeedsFn(self._settings, self._schedule), beam.pvalue.AsDict(self._validators)

@@ -149,3 +149,22 @@ def test_hostile_feed_region_never_reaches_region(hostile: str) -> None:
     )
     assert result.region == "unknown"
     assert result.country is None
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FFF), max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_word_count_counts_tokens_with_a_letter_or_digit(text: str) -> None:
+    import re
+
+    from wiredesk.transforms.enrich_core import _NO_SPACE_CHARS, word_count
+
+    rest = _NO_SPACE_CHARS.sub(" ", text)
+    by_token = sum(1 for token in rest.split() if re.search(r"[^\W_]", token))
+    assert word_count(text) == len(_NO_SPACE_CHARS.findall(text)) + by_token
+
+
+def test_word_count_of_a_dash_and_of_cjk() -> None:
+    from wiredesk.transforms.enrich_core import word_count
+
+    assert word_count("Tokyo - The yen fell 2% on Tuesday , said _") == 8
+    assert word_count("東京で雨 rain") == 5

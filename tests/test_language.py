@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wiredesk.transforms.language import detect_language, normalize_language
 
@@ -62,3 +64,15 @@ def test_script_counts_ascii_fast_path_agrees_with_the_general_path() -> None:
     # One non-ASCII letter takes the per-character path: the Latin count is the same.
     assert script_counts(text + " 서울") == {"LATIN": 33, "HANGUL": 2}
     assert script_counts("2024-01-02, 10:00") == {}
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=300, deadline=None)
+def test_script_counts_equal_a_count_of_every_letter(text: str) -> None:
+    from wiredesk.transforms.language import _script_of, script_counts
+
+    expected: dict[str, int] = {}
+    for ch in text:
+        if ch.isalpha() and (script := _script_of(ch)):
+            expected[script] = expected.get(script, 0) + 1
+    assert script_counts(text) == expected

@@ -492,7 +492,7 @@ def _mention_forms() -> tuple[frozenset[str], dict[str, str]]:
 
 # A mention starts at a word that follows neither a word character nor a dot ("St. Louis"
 # must not yield "Louis"), and ends before a word character.
-_MENTION_START = re.compile(r"(?<![\w.])\w")
+_MENTION_WORD = re.compile(r"(?<![\w.])\w+")
 _FIRST_WORD = re.compile(r"\w+")
 _WORD_CHAR = re.compile(r"\w")
 
@@ -513,12 +513,10 @@ class _MentionIndex:
 
     def mentions(self, text: str) -> Iterator[tuple[int, str]]:
         end = 0
-        for start in _MENTION_START.finditer(text):
-            pos = start.start()
+        for word in _MENTION_WORD.finditer(text):
+            pos = word.start()
             if pos < end:
                 continue
-            word = _FIRST_WORD.match(text, pos)
-            assert word is not None  # the start regex matched a word character here
             for form in self.by_first_word.get(word.group(0), ()):
                 stop = pos + len(form)
                 if text.startswith(form, pos) and not _WORD_CHAR.match(text, stop):

@@ -20,9 +20,11 @@ Example::
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import re
+import string
 import unicodedata
 from typing import Any
 
@@ -98,18 +100,19 @@ def _script_of(ch: str) -> str | None:
     return script
 
 
+_ASCII_LETTERS = string.ascii_letters.encode("ascii")
+
+
 def script_counts(text: str) -> dict[str, int]:
     """Letters per script (``LATIN``, ``CYRILLIC``, ``HAN``, ``KANA``, ``HANGUL``, ...)."""
-    if text.isascii():  # most copy: skip the per-character lookups
-        letters = sum(1 for ch in text if ch.isalpha())
+    if text.isascii():  # most copy: letters are A-Z and a-z, counted by deleting them
+        letters = len(text) - len(text.encode("ascii").translate(None, _ASCII_LETTERS))
         return {"LATIN": letters} if letters else {}
     counts: dict[str, int] = {}
-    for ch in text:
-        if not ch.isalpha():
-            continue
-        script = _script_of(ch)
-        if script:
-            counts[script] = counts.get(script, 0) + 1
+    # Each distinct character once (a text has a few hundred): a tenth of the lookups.
+    for ch, times in collections.Counter(text).items():
+        if ch.isalpha() and (script := _script_of(ch)):
+            counts[script] = counts.get(script, 0) + times
     return counts
 
 

@@ -24,11 +24,12 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 from wiredesk.pipelines.graph import build_graph
 from wiredesk.pipelines.options import RunConfig
 from wiredesk.schemas.records import FeedSource
+from wiredesk.transforms.extract_text import prestart_pool
 from wiredesk.transforms.feeds_file import FeedsFileError, read_feeds_file
 from wiredesk.transforms.write_parquet import NAMESPACE
 
@@ -156,6 +157,12 @@ def _runner_for(options: PipelineOptions) -> Any:
     return None  # Beam resolves --runner itself
 
 
+def _extracts_in_this_process(options: PipelineOptions) -> bool:
+    """Whether ExtractText's DoFns will run in this process (local, in-memory mode)."""
+    mode = options.view_as(DirectOptions).direct_running_mode
+    return is_local_runner(options) and mode in (None, "in_memory")
+
+
 def _counters(result: Any) -> dict[str, int]:
     counters: dict[str, int] = {}
     try:
@@ -176,6 +183,10 @@ def run_cycle(
     """One complete batch run of the graph (``--once``, or one local streaming cycle)."""
     options = PipelineOptions(list(beam_args))
     started = time.monotonic()
+    if _extracts_in_this_process(options) and bool(feeds or config.wire_dir):
+        # bench/cpu_timeline.py: the workers' start-up (~2 s) held up the first pages
+        # after ~3 s of graph building and polling on one core; now it overlaps them.
+        prestart_pool(workers=config.extract_workers, timeout=config.extract_timeout)
     pipeline = beam.Pipeline(runner=_runner_for(options), options=options)
     build_graph(pipeline, config, feeds)
     result = pipeline.run()

@@ -213,3 +213,34 @@ def test_spawn_start_method_works(pages: list[tuple[str, str | None]]) -> None:
 def test_fork_is_refused() -> None:
     with pytest.raises(ValueError):
         ExtractorPool(PoolConfig(start_method="fork"))
+
+
+def test_workers_started_ahead_are_the_ones_that_extract(pages) -> None:
+    with ExtractorPool(PoolConfig(workers=2, timeout_s=30)) as pool:
+        pool.start_in_background().join(timeout=120)
+        ahead = sorted(pool.worker_pids())
+        assert len(ahead) == 2
+        results = pool.extract_many(pages[:4])
+        assert all(isinstance(r, ExtractedPage) for r in results)
+        assert sorted(pool.worker_pids()) == ahead  # no worker started twice
+        # Starting ahead again when every worker is up starts none.
+        pool.start_in_background().join(timeout=120)
+        assert sorted(pool.worker_pids()) == ahead
+
+
+def test_a_pool_closed_while_starting_ahead_keeps_no_worker() -> None:
+    pool = ExtractorPool(PoolConfig(workers=1, timeout_s=30))
+    started: list[int] = []
+    real_start = pool._start_worker
+
+    def start_and_close():  # the pool closes just as its worker comes up
+        worker = real_start()
+        started.append(worker.process.pid)
+        pool.close()
+        return worker
+
+    pool._start_worker = start_and_close  # type: ignore[method-assign]
+    pool.start_in_background().join(timeout=120)
+    assert len(started) == 1
+    _wait_for(lambda: _gone(started[0]), "the worker started ahead to stop")
+    assert pool.worker_pids() == []

@@ -107,7 +107,7 @@ def _worker_main(
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         soft = memory_limit if hard == resource.RLIM_INFINITY else min(memory_limit, hard)
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-    # The first extraction in a process pays for lazy set-up (about 0.2 s here, and ~4 s
+    # The first extraction in a process pays for lazy set-up (about 0.2 s here, and ~1.3 s
     # for dateparser's locales): pay it before reporting ready, so that no page's
     # deadline is spent on it. Already paid when the forkserver preloaded it.
     import wiredesk.transforms.extract_warmup  # noqa: F401
@@ -300,6 +300,43 @@ class ExtractorPool:
         if w in self._all:
             self._all.remove(w)
         self._cond.notify()
+
+    def start_in_background(self) -> threading.Thread:
+        """Start every worker now, from a thread, and return that thread.
+
+        A worker's first start pays for the forkserver's imports and warm-up (about
+        2 s); started while the caller still builds its graph, the workers are ready
+        when the first pages come. A failure here only logs: the first
+        ``extract_many`` starts workers again and reports what fails.
+        """
+
+        def start_all() -> None:
+            started: list[_Worker] = []
+            try:
+                while len(started) < self._size:
+                    w = self._acquire(block=False)
+                    if w is None:  # the pool is full already (or busy with pages)
+                        break
+                    started.append(w)
+            except Exception:
+                LOGGER.debug("starting extraction workers ahead failed", exc_info=True)
+            finally:
+                for w in started:
+                    self._give_back(w)
+
+        thread = threading.Thread(target=start_all, name="wiredesk-extract-start", daemon=True)
+        thread.start()
+        return thread
+
+    def _give_back(self, w: _Worker) -> None:
+        """Return a worker that did no page (unlike ``_release``, counts none)."""
+        with self._cond:
+            if not self._closed:
+                self._idle.append(w)
+                self._cond.notify()
+                return
+            self._forget(w)
+        w.stop(kill=False)
 
     def _release(self, w: _Worker) -> None:
         w.pages += 1

@@ -86,6 +86,10 @@ def _warm(_: object) -> None:
 
     import wiredesk.transforms.extract_page  # noqa: F401
 
+    # As wiredesk's own workers do before their first page: dateparser's locales
+    # (~1.3 s), which htmldate's date fallback would otherwise pay inside the timing.
+    import wiredesk.transforms.extract_warmup  # noqa: F401
+
 
 def ceiling_seconds(
     htmls: Sequence[str], *, fn: Callable[[str], int], processes: int

@@ -325,7 +325,9 @@ class _BandStore:
         entries (when > 0) is left out: what thousands of stories share is boilerplate."""
         found_keys: list[U64] = []
         found: list[U32] = []
-        keys = np.unique(keys)  # a bucket counts once, even when two ledes hash alike
+        # A bucket counts once, even when two ledes hash alike. Sorted like np.unique,
+        # whose fixed cost (~25 us) was most of a query on a few dozen keys.
+        keys = np.array(sorted(set(keys.tolist())), dtype=np.uint64)
         if len(self.keys) and len(keys):
             slot = (keys >> self.shift).astype(np.int64)
             lo, hi = self.directory[slot], self.directory[slot + 1]

@@ -227,3 +227,56 @@ def test_a_retry_after_seen_by_one_stage_holds_for_the_other() -> None:
     assert fetched.reason == "rate_limited"
     assert fetched.retry_after is not None and fetched.retry_after > 3000
     assert hits == 0
+
+
+def test_a_retry_after_closes_the_host_before_its_slot_is_free(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One slot per host; the first request gets a 429 with Retry-After, a second waits
+    for the slot meanwhile. It must be refused without reaching the host. Noting the
+    Retry-After is slowed down here, so that a fetcher which frees the slot first
+    lets the waiting request out in the gap, every time."""
+    real_note = SafeFetcher._note_rate_limit
+
+    def slow_note(self: SafeFetcher, *args: object, **kwargs: object) -> float | None:
+        time.sleep(0.3)
+        return real_note(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SafeFetcher, "_note_rate_limit", slow_note)
+    settings = FetchSettings(allow_private=True, per_host_concurrency=1, respect_robots=False)
+    fetcher = settings.make_fetcher()
+    hits: list[str] = []
+
+    def busy(handler: http.server.BaseHTTPRequestHandler) -> None:
+        hits.append(handler.path)
+        time.sleep(HOLD)  # the second request is waiting for the slot by now
+        handler.send_response(429)
+        handler.send_header("Retry-After", "3600")  # beyond max_wait: refused, not waited
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    results: dict[str, FetchResult] = {}
+    try:
+        with LoopbackOutlet(host="127.0.0.55") as outlet:
+            outlet.set_route("/busy", Route(handler=busy))
+            outlet.set_route("/next", Route(body=PAGE))
+
+            def fetch(path: str) -> None:
+                results[path] = fetcher.fetch_page(outlet.url(path))
+
+            first = threading.Thread(target=fetch, args=("/busy",))
+            first.start()
+            deadline = time.monotonic() + 10
+            while not hits and time.monotonic() < deadline:  # the first one is at the host
+                time.sleep(0.01)
+            second = threading.Thread(target=fetch, args=("/next",))
+            second.start()
+            first.join(timeout=30)
+            second.join(timeout=30)
+            next_hits = outlet.hits["/next"]
+    finally:
+        fetcher.close()
+    assert hits == ["/busy"]
+    assert next_hits == 0  # the host said wait, and nothing of ours reached it after
+    assert results["/busy"].reason == "http_429"
+    assert results["/next"].reason == "rate_limited"

@@ -539,6 +539,7 @@ class SafeFetcher:
                     retry_after=slot.wait,
                     redirects=tuple(hops),
                 )
+            retry_after: float | None = None
             with slot:
                 headers = {
                     "Host": target.netloc,
@@ -549,8 +550,11 @@ class SafeFetcher:
                     **extra_headers,
                 }
                 outcome = self._exchange(target, addresses, headers, deadline, max_bytes, truncate)
+                if isinstance(outcome, _Failure):
+                    # Before the slot is released: a request waiting for it must find the
+                    # host closed, not slip out between the release and the note.
+                    retry_after = self._note_rate_limit(target, outcome)
             if isinstance(outcome, _Failure):
-                retry_after = self._note_rate_limit(target, outcome)
                 return self._fail(
                     url,
                     target.url,

@@ -28,6 +28,16 @@ from wiredesk.transforms.urlnorm import normalize_url, resolve_link, url_key
         ("https://example.com./a", "https://example.com/a"),
         ("http://2130706433/", "http://127.0.0.1/"),
         ("http://0x7f.0.0.1/", "http://127.0.0.1/"),
+        ("http://0177.0.0.1/", "http://127.0.0.1/"),
+        ("http://127.1/", "http://127.0.0.1/"),
+        # Only ASCII digits make a number (WHATWG); Python's int() takes "-" and "_" too.
+        ("http://-1/", "http://-1/"),
+        ("http://1_0/", "http://1_0/"),
+        ("http://0177.0.0.1/", "http://127.0.0.1/"),
+        ("http://0x.0.0.1/", "http://0.0.0.1/"),
+        # Only ASCII digits make a number (WHATWG); Python's int() takes "_" too.
+        ("http://1_0/", "http://1_0/"),
+        ("http://1.0_1/", "http://1.0_1/"),
         ("http://[::FFFF:127.0.0.1]:8080/", "http://[::ffff:7f00:1]:8080/"),
         ("https://example.com?b=2&a=1", "https://example.com/?b=2&a=1"),
     ],

@@ -44,6 +44,7 @@ __all__ = [
     "classify_host",
     "normalize_host",
     "parse_host",
+    "parse_ipv4_host",
 ]
 
 _V4 = ipaddress.IPv4Network
@@ -102,7 +103,7 @@ PRIVATE_CATEGORIES: frozenset[str] = frozenset(
 
 _LOCALHOST_RE = re.compile(r"(?:^|\.)localhost$")
 _LABEL_RE = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
-_HEX_RE = re.compile(r"^0[xX][0-9a-fA-F]*$")
+_HEX_RE = re.compile(r"0[xX][0-9a-fA-F]*")  # used with fullmatch: "$" would allow a "\n"
 _PATH_SAFE = "/?=&;:@!$'()*+,~-._%"
 _FORBIDDEN_HOST_CHARS = set(" \t\r\n\x00#/?@[]\\<>^|%")
 
@@ -203,7 +204,7 @@ class UrlError:
 
 def _parse_ipv4_number(part: str) -> int | None:
     """One dotted part as inet_aton/WHATWG read it: 0x.. hex, 0.. octal, else decimal."""
-    if _HEX_RE.match(part):
+    if _HEX_RE.fullmatch(part):
         return int(part[2:] or "0", 16)
     if not part.isdigit() or not part.isascii():
         return None
@@ -214,10 +215,10 @@ def _parse_ipv4_number(part: str) -> int | None:
 
 def _ends_in_number(parts: list[str]) -> bool:
     last = parts[-1]
-    return bool(last) and ((last.isascii() and last.isdigit()) or bool(_HEX_RE.match(last)))
+    return bool(last) and ((last.isascii() and last.isdigit()) or bool(_HEX_RE.fullmatch(last)))
 
 
-def _parse_ipv4(host: str) -> str | None | UrlError:
+def parse_ipv4_host(host: str) -> str | None | UrlError:
     """The IPv4 address a host spelling means, ``None`` if it is a name.
 
     Follows the WHATWG URL host parser: 1 to 4 parts, each decimal, octal or
@@ -286,7 +287,7 @@ def normalize_host(host: str) -> tuple[str, str | None] | UrlError:
     if isinstance(ascii_host, UrlError):
         return ascii_host
     # IDNA may map full-width digits and dots to ASCII ones: parse numbers after it.
-    v4 = _parse_ipv4(ascii_host)
+    v4 = parse_ipv4_host(ascii_host)
     if isinstance(v4, UrlError):
         return v4
     if v4 is not None:

@@ -54,6 +54,8 @@ import urllib.parse
 
 import idna
 
+from wiredesk.transforms.netguard import UrlError, parse_ipv4_host
+
 __all__ = [
     "REF_CONTENT_HOSTS",
     "TRACKING_PARAMS",
@@ -161,39 +163,14 @@ def _remove_dot_segments(path: str) -> str:
     return result if result.startswith("/") else "/" + result
 
 
-def _parse_ipv4_number(part: str) -> int | None:
-    if not part:
-        return None
-    try:
-        if part[:2].lower() == "0x":
-            return int(part[2:], 16) if part[2:] else 0
-        if len(part) > 1 and part[0] == "0":
-            return int(part[1:], 8)
-        return int(part, 10)
-    except ValueError:
-        return None
-
-
 def _whatwg_ipv4(host: str) -> str | None:
-    """Dotted quad for a WHATWG IPv4 spelling; ``""`` when ``host`` is not numeric."""
-    parts = host.split(".")
-    if parts and parts[-1] == "":
-        parts.pop()
-    last = parts[-1] if parts else ""
-    if not last or _parse_ipv4_number(last) is None:
-        return ""
-    if len(parts) > 4:
+    """Dotted quad for a WHATWG IPv4 spelling; ``""`` when ``host`` is a name, None when
+    it ends in a number but is no address. The guard's own parser (one reading of
+    "0x7f.1", "2130706433" or "0177.0.0.1" for both the key and the SSRF check)."""
+    parsed = parse_ipv4_host(host)
+    if isinstance(parsed, UrlError):
         return None
-    numbers = [_parse_ipv4_number(p) for p in parts]
-    if any(num is None for num in numbers):
-        return None
-    nums = [num for num in numbers if num is not None]
-    if any(num > 255 for num in nums[:-1]) or nums[-1] >= 256 ** (5 - len(nums)):
-        return None
-    value = nums[-1]
-    for idx, num in enumerate(nums[:-1]):
-        value += num * 256 ** (3 - idx)
-    return str(ipaddress.IPv4Address(value))
+    return parsed or ""
 
 
 def _encode_host(raw: str) -> str | None:

@@ -57,3 +57,24 @@ def test_the_streaming_driver_skips_a_damaged_state_file(tmp_path: Path) -> None
 
 def test_doctest() -> None:
     assert doctest.testmod(parquet_read).failed == 0
+
+
+def test_an_io_error_is_not_taken_for_damage(tmp_path: Path, monkeypatch) -> None:
+    """A read that fails (a flaky object store) raises as itself, to be retried."""
+    from apache_beam.io.filesystems import FileSystems
+
+    path = str(_good(tmp_path / "part-io.parquet"))
+
+    class Flaky:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self):
+            raise ConnectionResetError("connection reset by peer")
+
+    monkeypatch.setattr(FileSystems, "open", lambda *_a, **_k: Flaky())
+    with pytest.raises(ConnectionResetError):
+        read_parquet(path)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -51,22 +50,23 @@ def read_parquet_bytes(data: bytes, *, path: str, columns: Sequence[str] | None 
 def read_parquet(path: str, *, columns: Sequence[str] | None = None) -> pa.Table:
     """Read ``path`` on any Beam filesystem; FileNotFoundError once it is gone.
 
-    The handle is read in place, so only the wanted columns' chunks are fetched.
+    The whole file is read first, so that an I/O error (a flaky object store) raises
+    as itself, for the caller or the runner to retry, and only bytes that do not
+    parse count as damage.
     """
     with FileSystems.open(path) as handle:
-        return _read(handle, path=path, columns=columns)
+        data = handle.read()
+    return _read(io.BytesIO(data), path=path, columns=columns)
 
 
-def _read(source: Any, *, path: str, columns: Sequence[str] | None) -> pa.Table:
+def _read(source: io.BytesIO, *, path: str, columns: Sequence[str] | None) -> pa.Table:
     try:
         parquet = pq.ParquetFile(source)
         wanted = (
             None if columns is None else [c for c in columns if c in parquet.schema_arrow.names]
         )
         return parquet.read(columns=wanted)
-    except FileNotFoundError:
-        raise
     except (pa.ArrowException, OSError, ValueError) as err:
-        # pyarrow reports damage as ArrowInvalid (a ValueError) or as an OSError
-        # ("Couldn't deserialize thrift").
+        # The bytes are in memory: pyarrow reports damage as ArrowInvalid (a ValueError)
+        # or as an OSError ("Couldn't deserialize thrift"), never an I/O failure.
         raise UnreadableFile(f"{path}: {type(err).__name__}: {err}"[:500]) from err

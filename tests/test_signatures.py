@@ -180,3 +180,24 @@ def test_sketch_never_raises_and_roundtrips(text: str) -> None:
     assert Sketch.from_bytes(s.to_bytes()) == s
     cmp = compare_sketches(s, s)
     assert cmp is None or cmp.exact
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=2**64 - 1), max_size=700),
+    st.sampled_from([16, 64]),
+)
+@settings(max_examples=60, deadline=None)
+def test_minhash_in_blocks_equals_the_whole_matrix(values: list[int], perms: int) -> None:
+    import numpy as np
+
+    from wiredesk.transforms.signatures import _hasher
+
+    hasher = _hasher(perms, 1)
+    shingles = np.array(values, dtype=np.uint64)
+    if len(shingles) == 0:
+        expected = np.full(perms, 0xFFFFFFFF, dtype=np.uint32)
+    else:
+        with np.errstate(over="ignore"):
+            matrix = shingles[:, None] * hasher.a[None, :] + hasher.b[None, :]
+        expected = (matrix.min(axis=0) >> np.uint64(32)).astype(np.uint32)
+    assert (hasher(shingles) == expected).all()

@@ -242,6 +242,9 @@ def _shingle_hashes(tok: U64, k: int) -> U64:
         return _mix(acc + np.uint64(k))
 
 
+_MINHASH_BLOCK = 256
+
+
 class _MinHasher:
     """Multiply-shift MinHash: h_i(x) = (a_i * x + b_i) mod 2**64, top 32 bits."""
 
@@ -252,9 +255,16 @@ class _MinHasher:
     def __call__(self, shingles: U64) -> U32:
         if len(shingles) == 0:
             return np.full(self.n, 0xFFFFFFFF, dtype=np.uint32)
+        # In blocks of shingles, so the (block x n) products stay in cache instead of
+        # one (shingles x n) matrix going through memory twice: same minimum.
+        best: U64 | None = None
         with np.errstate(over="ignore"):
-            v = shingles[:, None] * self.a[None, :] + self.b[None, :]
-        return (v.min(axis=0) >> np.uint64(32)).astype(np.uint32)
+            for start in range(0, len(shingles), _MINHASH_BLOCK):
+                block = shingles[start : start + _MINHASH_BLOCK, None] * self.a + self.b
+                low = block.min(axis=0)
+                best = low if best is None else np.minimum(best, low)
+        assert best is not None
+        return (best >> np.uint64(32)).astype(np.uint32)
 
 
 _hashers: dict[tuple[int, int], _MinHasher] = {}

@@ -26,13 +26,23 @@ Example::
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Sequence
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-__all__ = ["UNREADABLE_FILES", "UnreadableFile", "read_parquet", "read_parquet_bytes"]
+__all__ = [
+    "UNREADABLE_FILES",
+    "UnreadableFile",
+    "read_parquet",
+    "read_parquet_bytes",
+    "skip_unreadable",
+]
+
+LOGGER = logging.getLogger(__name__)
 
 # The counter of damaged files of OUT that a run skipped.
 UNREADABLE_FILES = "unreadable_files_skipped"
@@ -40,6 +50,14 @@ UNREADABLE_FILES = "unreadable_files_skipped"
 
 class UnreadableFile(Exception):
     """A file that exists but is not readable Parquet; ``str()`` names the path and cause."""
+
+
+def skip_unreadable(err: UnreadableFile, counter: Any | None = None) -> None:
+    """Warn about a damaged file of OUT and count it (``UNREADABLE_FILES``, in a
+    pipeline); the run goes on without its rows."""
+    if counter is not None:
+        counter.inc()
+    LOGGER.warning("skipping an unreadable file of OUT (%s)", err)
 
 
 def read_parquet_bytes(data: bytes, *, path: str, columns: Sequence[str] | None = None) -> pa.Table:

@@ -24,7 +24,6 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -39,6 +38,7 @@ from wiredesk.transforms.parquet_read import (
     UnreadableFile,
     read_parquet,
     read_parquet_bytes,
+    skip_unreadable,
 )
 from wiredesk.transforms.write_parquet import NAMESPACE, write_rows_atomically
 
@@ -50,8 +50,6 @@ __all__ = [
     "read_state_rows",
     "state_glob",
 ]
-
-LOGGER = logging.getLogger(__name__)
 
 STATE_SCHEMAS: dict[str, pa.Schema] = {
     "seen": pa.schema([pa.field("key", pa.string()), pa.field("day", pa.date32())]),
@@ -105,7 +103,7 @@ def read_state_rows(*, output: str, kind: str, attempts: int = 3) -> list[dict[s
                 try:
                     rows.extend(read_parquet(meta.path).to_pylist())
                 except UnreadableFile as err:  # damaged, not gone: skipped, never fatal
-                    LOGGER.warning("skipping an unreadable state file (%s)", err)
+                    skip_unreadable(err)
         except (FileNotFoundError, OSError):
             if attempt + 1 == attempts:
                 raise
@@ -142,8 +140,7 @@ class _ReadStateFile(beam.DoFn):
         except UnreadableFile as err:
             # A damaged state file costs its rows (at worst a page fetched again),
             # never every later run.
-            self._unreadable.inc()
-            LOGGER.warning("skipping an unreadable state file (%s)", err)
+            skip_unreadable(err, self._unreadable)
             return
         for row in table.to_pylist():
             day = row.get("day")

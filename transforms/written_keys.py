@@ -20,7 +20,6 @@ Example::
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -31,7 +30,12 @@ from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import FeedEntry, Reject
 from wiredesk.transforms.exact_dedup import entry_keys
-from wiredesk.transforms.parquet_read import UNREADABLE_FILES, UnreadableFile, read_parquet
+from wiredesk.transforms.parquet_read import (
+    UNREADABLE_FILES,
+    UnreadableFile,
+    read_parquet,
+    skip_unreadable,
+)
 from wiredesk.transforms.urlnorm import url_key
 from wiredesk.transforms.write_parquet import NAMESPACE
 
@@ -42,11 +46,8 @@ __all__ = [
     "ReadWrittenKeys",
     "keys_of_row",
     "read_columns",
-    "skip_unreadable",
     "unfinished_run_files",
 ]
-
-LOGGER = logging.getLogger(__name__)
 
 COMPACTED_PREFIX = "part-compact-"  # the merged files of wiredesk/compact.py
 TABLES = ("articles", "duplicates", "rejects")
@@ -176,12 +177,6 @@ def read_columns(path: str, columns: Sequence[str]) -> list[dict[str, Any]] | No
     except FileNotFoundError:
         return None
     return rows
-
-
-def skip_unreadable(err: UnreadableFile, counter: Any) -> None:
-    """Warn about a damaged file of OUT and count it; the run goes on without its rows."""
-    counter.inc()
-    LOGGER.warning("skipping an unreadable file of an earlier run (%s)", err)
 
 
 def _list_unfinished(

@@ -38,7 +38,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.rows import story_day
-from wiredesk.transforms.parquet_read import UNREADABLE_FILES, UnreadableFile
+from wiredesk.transforms.parquet_read import UNREADABLE_FILES, UnreadableFile, skip_unreadable
 from wiredesk.transforms.signatures import sketch_text
 from wiredesk.transforms.syndication_core import encode_link
 from wiredesk.transforms.wire_parse import canonical_item_id
@@ -46,7 +46,6 @@ from wiredesk.transforms.write_parquet import NAMESPACE
 from wiredesk.transforms.written_keys import (
     ListUnfinishedRunFiles,
     read_columns,
-    skip_unreadable,
     unfinished_run_files,
 )
 

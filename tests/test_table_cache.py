@@ -79,7 +79,9 @@ def test_the_cached_gazetteer_equals_a_fresh_build() -> None:
         again = geo._gazetteer()
     finally:
         geo._gazetteer.cache_clear()
-    cities, capitals, big = geo._build_gazetteer()
+    folder = geo._geonames_dir()
+    assert folder is not None
+    cities, capitals, big = geo._build_gazetteer(folder)
     assert (from_cache.cities, from_cache.capitals, from_cache.big_cities) == (
         cities,
         capitals,

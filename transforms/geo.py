@@ -303,7 +303,9 @@ def _gazetteer() -> _Gazetteer:
         return _Gazetteer({}, {}, {})
     # 0.9 s to build from GeoNames, under 0.1 s to read back (transforms/table_cache.py).
     inputs = [Path(__file__), folder / "cities15000.json", folder / "countries.json"]
-    cities, capitals, big_cities = cached_table("gazetteer", _build_gazetteer, inputs=inputs)
+    cities, capitals, big_cities = cached_table(
+        "gazetteer", functools.partial(_build_gazetteer, folder), inputs=inputs
+    )
     return _Gazetteer(cities, capitals, big_cities)
 
 
@@ -312,14 +314,12 @@ _GazetteerTables = tuple[
 ]
 
 
-def _build_gazetteer() -> _GazetteerTables:
+def _build_gazetteer(folder: Path) -> _GazetteerTables:
+    """The lookup tables from GeoNames' files in ``folder`` (cached by ``_gazetteer``)."""
     config = DEFAULT_CONFIG
     found: dict[str, list[tuple[str, int, bool]]] = collections.defaultdict(list)
     big: dict[str, tuple[str, int]] = {}
-    folder = _geonames_dir()
     capitals: dict[str, str] = {}
-    if folder is None:
-        return {}, {}, {}
     with (folder / "cities15000.json").open(encoding="utf-8") as handle:
         raw = json.load(handle)
     for city in raw.values():

@@ -12,7 +12,7 @@ import functools
 import http.server
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -30,12 +30,8 @@ HOLD = 0.2  # seconds each response takes, so concurrent requests overlap at the
 PAGE = b"<html><head><title>t</title></head><body><p>story</p></body></html>"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_registry() -> Iterator[None]:
-    # The registry is process-wide: no gate (or Retry-After) leaks between tests.
-    reset_shared_politeness()
-    yield
-    reset_shared_politeness()
+# conftest.py's autouse _fresh_politeness resets the process-wide registry around each
+# test, so no gate (or Retry-After) leaks between them.
 
 
 # -- the registry ----------------------------------------------------------------------

@@ -161,7 +161,9 @@ class _KeysOfFile(beam.DoFn):
             skip_unreadable(err, self._unreadable)
             return
         if rows is None:
-            return  # compacted away since it was listed: its rows are in the merged file
+            # Compacted away since it was listed: its rows are in the merged file.
+            # (A comment after this return would make Beam warn of "yield and return".)
+            return
         for row in rows:
             self._rows.inc()
             yield from keys_of_row(table, row)

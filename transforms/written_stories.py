@@ -110,7 +110,9 @@ class _StoriesOfFile(beam.DoFn):
             skip_unreadable(err, self._unreadable)
             return
         if articles is None:
-            return  # compacted away since it was listed: compaction counts as finished
+            # Compacted away since it was listed: compaction counts as finished.
+            # (A comment after this return would make Beam warn of "yield and return".)
+            return
         self._files.inc()
         for article in articles:
             for row in story_rows_of_article(article):

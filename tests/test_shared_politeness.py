@@ -138,15 +138,18 @@ class _InFlight:
             self.max = max(self.max, self.now)
         try:
             time.sleep(HOLD)
-            handler.send_response(200)
-            handler.send_header("Content-Type", "text/html; charset=utf-8")
-            handler.send_header("Content-Length", str(len(PAGE)))
-            handler.end_headers()
-            handler.wfile.write(PAGE)
         finally:
+            # Counted out before the response is written: once the client has the response
+            # it may send its next request, which on a busy machine could otherwise be
+            # counted while this thread still waits to run its decrement.
             with self._lock:
                 self.now -= 1
                 self.served += 1
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Length", str(len(PAGE)))
+        handler.end_headers()
+        handler.wfile.write(PAGE)
 
 
 def _hammer(outlet: LoopbackOutlet, feeds: SafeFetcher, pages: SafeFetcher) -> list[FetchResult]:

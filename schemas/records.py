@@ -51,6 +51,8 @@ class RejectReason(enum.StrEnum):
     TLS_ERROR = "tls_error"
     BAD_ENCODING = "bad_encoding"
     NO_ENTRIES = "no_entries"
+    NO_LINK = "no_link"
+    TOO_MANY_ENTRIES = "too_many_entries"
     RATE_LIMITED = "rate_limited"
     EXTRACT_ERROR = "extract_error"
     ENRICH_ERROR = "enrich_error"

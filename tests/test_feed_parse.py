@@ -303,6 +303,59 @@ def test_links_guids_and_skips() -> None:
     ]
     assert result.skipped_reasons == {"no_link": 1, "bad_link": 1, "duplicate": 1}
     assert result.skipped == 3
+    # The two entries that cannot be fetched are reject rows; the duplicate is not (its
+    # page is the first entry's). A guid that is not a permalink names the linkless entry.
+    assert [(r.url, r.stage, r.reason) for r in result.entry_rejects] == [
+        ("https://x.example/3", "feed", "no_link"),
+        ("javascript:alert(1)", "feed", "bad_url"),
+    ]
+    assert "'not a permalink' has no link" in result.entry_rejects[0].detail
+    assert "'js': its link 'javascript:alert(1)'" in result.entry_rejects[1].detail
+    assert all(r.feed_url == "https://x.example/news/feed" for r in result.entry_rejects)
+    assert all(r.at == NOW for r in result.entry_rejects)
+
+
+def test_every_entry_is_kept_or_a_reject_row() -> None:
+    long_link = "ftp://x.example/" + "a" * 5000
+    items = (
+        "<item><title>good</title><link>https://x.example/1</link></item>"
+        "<item><title>no guid, no link</title></item>"
+        "<item><title>creds</title><link>https://user:secret@x.example/2</link></item>"
+        f"<item><title>long</title><link>{long_link}</link></item>"
+        "<item><title>bad port</title><link>https://x.example:99999/3</link></item>"
+    )
+    feed = FeedSource(url="https://x.example/feed")
+    result = parse_feed(body=_rss(items), feed=feed, fetched_at=NOW)
+    assert [e.title for e in result.entries] == ["good"]
+    rows = [(r.url, r.reason) for r in result.entry_rejects]
+    assert rows[0] == ("https://x.example/feed", "no_link")  # nothing else names it
+    assert rows[1] == ("https://user:secret@x.example/2", "bad_url")
+    assert rows[2] == (long_link[:2048], "bad_url")  # the url is its key: capped
+    assert rows[3] == ("https://x.example:99999/3", "bad_url")
+    assert len(result.entries) + len(result.entry_rejects) == 5
+    assert result.reject is None
+
+
+def test_json_feed_items_without_a_usable_link_are_reject_rows() -> None:
+    body = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "J",
+            "items": [
+                {"id": "1", "url": "https://x.example/1", "title": "good"},
+                {"id": "2", "url": "mailto:desk@x.example", "title": "mail"},
+                {"id": "3", "title": "none"},
+                "not an object",
+            ],
+        }
+    ).encode()
+    result = parse_feed(body=body, feed=FeedSource(url="https://x.example/feed.json"), fetched_at=NOW)
+    assert [e.title for e in result.entries] == ["good"]
+    assert [(r.url, r.reason) for r in result.entry_rejects] == [
+        ("mailto:desk@x.example", "bad_url"),
+        ("3", "no_link"),
+        ("https://x.example/feed.json", "no_link"),
+    ]
 
 
 def test_titles_dates_authors_language() -> None:
@@ -404,6 +457,11 @@ def test_entry_cap_and_field_caps() -> None:
     )
     assert len(result.entries) == 10
     assert result.skipped_reasons == {"over_limit": 20}
+    # The entries past the limit are not fetched, and the feed's row says so, once.
+    assert [(r.url, r.reason) for r in result.entry_rejects] == [
+        ("https://x.example/", "too_many_entries")
+    ]
+    assert "30 entries; only the first 10 are read, 20 are not" in result.entry_rejects[0].detail
     assert all(e.title is not None and len(e.title) <= 50 for e in result.entries)
     too_big = parse_feed(
         body=_rss(items), feed=FeedSource(url="https://x.example/"), fetched_at=NOW,

@@ -56,7 +56,12 @@ detail counts why), ``too_large`` (body or element count over the limits).
 Skipped entries are counted in :attr:`FeedParseResult.skipped_reasons` under
 ``no_link`` (nothing to fetch), ``bad_link`` (a link, but not a usable ``http(s)``
 URL), ``duplicate`` (same :func:`url_key` as an earlier entry of this feed) and
-``over_limit`` (beyond :attr:`FeedParseConfig.max_entries`).
+``over_limit`` (beyond :attr:`FeedParseConfig.max_entries`). All but ``duplicate``
+also become rows of :attr:`FeedParseResult.entry_rejects`, so an entry the pipeline
+cannot fetch is never lost silently: ``bad_url`` for each entry whose link is unusable
+(its ``url`` is the link as written), ``no_link`` for each entry without one (its guid,
+else the feed's URL), and one ``too_many_entries`` row for a feed longer than the limit.
+A duplicate is the same page as an entry that is kept, so it loses nothing.
 """
 
 from __future__ import annotations
@@ -105,6 +110,7 @@ class FeedParseConfig:
     max_author: int = 200
     max_source: int = 300
     max_detail: int = 500
+    max_reject_url: int = 2048  # the url of a bad link's reject row (it is also its key)
     max_doctype_bytes: int = 1024 * 1024
     max_entities: int = 64
     max_entity_value: int = 16
@@ -123,6 +129,8 @@ class FeedParseResult:
     ttl_seconds: int | None = None
     bozo: str | None = None
     reject: Reject | None = None
+    # Entries that cannot be fetched, one row each (and one for entries over the limit).
+    entry_rejects: tuple[Reject, ...] = ()
     skipped: int = 0
     skipped_reasons: dict[str, int] = dataclasses.field(default_factory=dict)
     format: str | None = None  # feedparser's version ("rss20", "atom10", ...) or "json1"/"json11"
@@ -458,8 +466,8 @@ def _recover(prolog: _Prolog) -> bytes | None:
 # --------------------------------------------------------------------------- fields
 
 
-def _first_link(entry: Mapping[str, Any], base: str) -> tuple[str | None, bool]:
-    """The entry's article URL, and whether it had any link candidate at all."""
+def _first_link(entry: Mapping[str, Any], base: str) -> tuple[str | None, str | None]:
+    """The entry's article URL, and its first link candidate as written (None: it has none)."""
     candidates: list[str] = []
     guid = entry.get("id")
     guid_url = guid if isinstance(guid, str) and _HTTP_PREFIX.match(guid) else None
@@ -480,8 +488,8 @@ def _first_link(entry: Mapping[str, Any], base: str) -> tuple[str | None, bool]:
     for candidate in candidates:
         resolved = resolve_link(base, candidate)
         if resolved is not None:
-            return resolved, True
-    return None, bool(candidates)
+            return resolved, candidate
+    return None, candidates[0] if candidates else None
 
 
 def _entry_datetime(entry: Mapping[str, Any], now: dt.datetime) -> dt.datetime | None:
@@ -581,16 +589,59 @@ class _EntryBuilder:
         self.source, self.language = source, language
         self.entries: list[FeedEntry] = []
         self.skipped: dict[str, int] = {}
+        self.rejects: list[Reject] = []
         self._keys: set[str] = set()
 
     def skip(self, reason: str, count: int = 1) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + count
 
+    def over_limit(self, total: int) -> None:
+        extra = total - self.config.max_entries
+        self.skip("over_limit", extra)
+        self._reject(
+            url=self.feed.url,
+            reason=RejectReason.TOO_MANY_ENTRIES.value,
+            detail=f"the feed lists {total} entries; only the first {self.config.max_entries}"
+            f" are read, {extra} are not (max_entries)",
+        )
+
+    def unfetchable(self, *, raw_link: str | None, guid: object, title: str | None) -> None:
+        """An entry with no usable link: counted, and a reject row that names it."""
+        name = f"entry {title!r}" if title else "an entry without a title"
+        if raw_link is not None:
+            self.skip("bad_link")
+            link = _collapse(raw_link)
+            self._reject(
+                url=link[: self.config.max_reject_url] or self.feed.url,
+                reason=RejectReason.BAD_URL.value,
+                detail=f"{name}: its link {link[:200]!r} is not a usable http(s) URL",
+            )
+            return
+        self.skip("no_link")
+        guid_text = _collapse(str(guid))[: self.config.max_guid] if guid is not None else ""
+        self._reject(
+            url=guid_text or self.feed.url,
+            reason=RejectReason.NO_LINK.value,
+            detail=f"{name} has no link to fetch",
+        )
+
+    def _reject(self, *, url: str, reason: str, detail: str) -> None:
+        self.rejects.append(
+            Reject(
+                url=url,
+                feed_url=self.feed.url,
+                stage=Stage.FEED.value,
+                reason=reason,
+                detail=_collapse(detail)[: self.config.max_detail],
+                at=self.fetched_at,
+            )
+        )
+
     def add(
         self,
         *,
         link: str | None,
-        had_link: bool,
+        raw_link: str | None,
         guid: object,
         title: str | None,
         published_at: dt.datetime | None,
@@ -599,7 +650,7 @@ class _EntryBuilder:
         summary: str | None,
     ) -> None:
         if link is None:
-            self.skip("bad_link" if had_link else "no_link")
+            self.unfetchable(raw_link=raw_link, guid=guid, title=title)
             return
         key = url_key(link)
         if key in self._keys:
@@ -722,16 +773,16 @@ def _parse_xml(
     )
     raw_entries = parsed.get("entries") or []
     if len(raw_entries) > config.max_entries:
-        builder.skip("over_limit", len(raw_entries) - config.max_entries)
+        builder.over_limit(len(raw_entries))
     for entry in raw_entries[: config.max_entries]:
-        link, had_link = _first_link(entry, base)
+        link, raw_link = _first_link(entry, base)
         title_detail = entry.get("title_detail")
         entry_language = None
         if isinstance(title_detail, Mapping):
             entry_language = normalize_language(title_detail.get("language"))
         builder.add(
             link=link,
-            had_link=had_link,
+            raw_link=raw_link,
             guid=entry.get("id"),
             title=_text(entry.get("title"), config.max_title, is_html=_is_html(title_detail)),
             published_at=_entry_datetime(entry, fetched_at),
@@ -810,10 +861,10 @@ def _parse_json(
     )
     items = document["items"]
     if len(items) > config.max_entries:
-        builder.skip("over_limit", len(items) - config.max_entries)
+        builder.over_limit(len(items))
     for item in items[: config.max_entries]:
         if not isinstance(item, dict):
-            builder.skip("no_link")
+            builder.unfetchable(raw_link=None, guid=None, title=None)
             continue
         candidates = [v for v in (item.get("url"), item.get("external_url")) if isinstance(v, str)]
         item_id = item.get("id")
@@ -830,7 +881,7 @@ def _parse_json(
         summary = summary or _text(item.get("content_html"), config.max_summary, is_html=True)
         builder.add(
             link=link,
-            had_link=bool(candidates),
+            raw_link=candidates[0] if candidates else None,
             guid=item_id
             if isinstance(item_id, str | int) and not isinstance(item_id, bool)
             else None,
@@ -908,6 +959,7 @@ def _finish(
         ttl_seconds=ttl,
         bozo=bozo,
         reject=reject,
+        entry_rejects=tuple(builder.rejects),
         skipped=sum(skipped.values()),
         skipped_reasons=skipped,
         format=fmt,

@@ -193,7 +193,8 @@ def poll_one_feed(
     else:
         parsed = parse_feed(body=result.body, feed=feed, headers=result.headers, fetched_at=now)
         entries = tuple(parsed.entries)
-        rejects = (parsed.reject,) if parsed.reject is not None else ()
+        feed_reject = (parsed.reject,) if parsed.reject is not None else ()
+        rejects = feed_reject + parsed.entry_rejects
         skipped = parsed.skipped
         ttl = float(parsed.ttl_seconds) if parsed.ttl_seconds else None
         unusable = parsed.reject is not None

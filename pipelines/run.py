@@ -82,11 +82,34 @@ class RunSummary:
             f"  written: articles {c('articles_rows_written')}, duplicates {c('duplicates_rows_written')}, "
             f"rejects {c('rejects_rows_written')} ({c('files_verified')} files verified)",
         ]
+        skipped = {
+            name[len("entries_skipped_") :]: value
+            for name, value in sorted(self.counters.items())
+            if name.startswith("entries_skipped_") and name != "entries_skipped_unusable" and value
+        }
+        if skipped:
+            out.insert(
+                3,
+                "  feed items not listed: "
+                + ", ".join(f"{_SKIP_LABELS.get(k, k)} {v}" for k, v in skipped.items()),
+            )
         if rejected:
             out.append(
                 "  rejects by stage/reason: " + ", ".join(f"{k} {v}" for k, v in rejected.items())
             )
         return out
+
+
+# How the summary names the reasons feed_parse and wire_parse give for items they skip.
+_SKIP_LABELS = {
+    "bad_link": "unusable link (a reject row each)",
+    "no_link": "no link (a reject row each)",
+    "over_limit": "past the entry limit (one reject row per feed)",
+    "duplicate": "listed twice in one feed",
+    "not_text": "wire items that are not text",
+    "no_body": "wire items without a body",
+    "withdrawn": "withdrawn wire items",
+}
 
 
 def load_feeds(path: str) -> list[FeedSource]:

@@ -14,6 +14,8 @@ import email.utils
 import html
 from pathlib import Path
 
+import pytest
+
 from wiredesk.cli import main
 from wiredesk.loopback import LoopbackOutlet, Route
 from wiredesk.query import connect
@@ -54,7 +56,9 @@ def _rss(items: list[tuple[str, str | None, str | None]]) -> bytes:
     ).encode()
 
 
-def test_every_item_of_a_feed_is_an_article_or_a_reject_row(tmp_path: Path) -> None:
+def test_every_item_of_a_feed_is_an_article_or_a_reject_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with LoopbackOutlet(host=HOST) as outlet:
         port = outlet.url("/").split(":")[2].split("/")[0]
         outlet.set_route("/robots.txt", Route(body=b"User-agent: *\nAllow: /\n"))
@@ -84,6 +88,11 @@ def test_every_item_of_a_feed_is_an_article_or_a_reject_row(tmp_path: Path) -> N
         out = tmp_path / "out"
         argv = ["run", "--feeds", str(feeds), "--output", str(out), "--once"]
         assert main([*argv, "--allow-private-addresses"]) == 0
+        summary = capsys.readouterr().out
+        assert (
+            "  feed items not listed: unusable link (a reject row each) 5, "
+            "no link (a reject row each) 2\n" in summary
+        )
         # The feed gains an item, so the next run reads it again: the bad items are
         # listed again, and add no second row.
         items.append(("A second ferry from June", outlet.url("/news/ferry"), None))

@@ -65,6 +65,15 @@ class PollOutcome:
     status: str = "ok"  # ok | not_modified | failed
     skipped: int = 0
     poll_status: PollStatus = PollStatus.CHANGED
+    # Why items were not passed on: feed_parse's no_link/bad_link/duplicate/over_limit,
+    # wire_parse's not_text/no_body/withdrawn.
+    skipped_reasons: Mapping[str, int] = dataclasses.field(default_factory=dict)
+
+
+def count_skipped(outcome: PollOutcome) -> None:
+    """Count the items a poll did not pass on, by reason (``entries_skipped_<reason>``)."""
+    for reason, count in outcome.skipped_reasons.items():
+        Metrics.counter(NAMESPACE, f"entries_skipped_{reason}").inc(count)
 
 
 def listing_hash(entries: Iterable[Any]) -> str:
@@ -189,6 +198,7 @@ def poll_one_feed(
         )
         entries, rejects = tuple(parsed_wire.entries), tuple(parsed_wire.rejects)
         skipped = len(parsed_wire.skipped)
+        skipped_reasons = parsed_wire.skipped_counts
         unusable = not entries and bool(rejects)
     else:
         parsed = parse_feed(body=result.body, feed=feed, headers=result.headers, fetched_at=now)
@@ -196,6 +206,7 @@ def poll_one_feed(
         feed_reject = (parsed.reject,) if parsed.reject is not None else ()
         rejects = feed_reject + parsed.entry_rejects
         skipped = parsed.skipped
+        skipped_reasons = parsed.skipped_reasons
         ttl = float(parsed.ttl_seconds) if parsed.ttl_seconds else None
         unusable = parsed.reject is not None
     hints = ServerHints(
@@ -209,6 +220,7 @@ def poll_one_feed(
             state=state,
             status="failed",
             skipped=skipped,
+            skipped_reasons=skipped_reasons,
             poll_status=PollStatus.FAILED,
         )
     listing = listing_hash(entries)
@@ -221,7 +233,12 @@ def poll_one_feed(
         listing=listing,
     )
     return PollOutcome(
-        entries=entries, rejects=rejects, state=state, skipped=skipped, poll_status=status
+        entries=entries,
+        rejects=rejects,
+        state=state,
+        skipped=skipped,
+        skipped_reasons=skipped_reasons,
+        poll_status=status,
     )
 
 
@@ -303,6 +320,7 @@ class _PollFeedsFn(FetchingDoFn):
             if outcome.poll_status is PollStatus.CHANGED:
                 self._changed.inc()
             self._skipped.inc(outcome.skipped)
+            count_skipped(outcome)
             for entry in outcome.entries:
                 self._entries.inc()
                 yield entry

@@ -54,7 +54,7 @@ from apache_beam.utils.timestamp import Duration, Timestamp
 from wiredesk.schemas.records import FeedEntry, FeedSource, Reject, RejectReason, Stage, utcnow
 from wiredesk.transforms.exact_dedup import guid_identity
 from wiredesk.transforms.fetch_settings import FetchSettings
-from wiredesk.transforms.poll_feeds import PollOutcome, poll_one_feed
+from wiredesk.transforms.poll_feeds import PollOutcome, count_skipped, poll_one_feed
 from wiredesk.transforms.write_parquet import NAMESPACE
 
 __all__ = [
@@ -308,6 +308,7 @@ class _PollFeedStatefulFn(beam.DoFn):
             self._not_modified.inc()
         elif outcome.status == "failed":
             self._failed.inc()
+        count_skipped(outcome)
         for entry in outcome.entries:
             self._entries.inc()
             yield entry

@@ -884,6 +884,11 @@ class HostileInternet:
                     self.retry_short_sent.append(time.monotonic())
             if first:
                 return Response(429, {"Retry-After": str(int(RETRY_SHORT_SECONDS))}, b"wait")
+            # A request already in flight beside the first is answered late, so the client
+            # has read the 429 before that slot frees; otherwise, on a busy machine, the third
+            # request could take the slot and leave before the client had read "wait" at all,
+            # which no client can honour (the suite failed this way once, offsets < 5 ms).
+            request.stopping.wait(1.0)
             return Response(410, HTML, b"gone")
 
         for i in range(3):

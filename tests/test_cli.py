@@ -98,6 +98,19 @@ def test_extract_prints_the_pipeline_fields_as_json(tmp_path, capsys):
     assert record["word_count"] > 20
 
 
+def test_extract_of_a_page_without_an_article_prints_why_and_exits_1(tmp_path, capsys):
+    # A script running `wiredesk extract page.html && ...` must be able to tell.
+    page = tmp_path / "menu.html"
+    page.write_text("<html><body><nav><a href='/'>Home</a></nav></body></html>")
+    assert main(["extract", str(page)]) == 1
+    record = json.loads(capsys.readouterr().out)
+    assert record["error"] == "empty_text" and record["detail"]
+    binary = tmp_path / "noise.html"
+    binary.write_bytes(bytes(range(256)) * 8)
+    assert main(["extract", str(binary)]) == 1
+    assert json.loads(capsys.readouterr().out)["error"] in {"parse_error", "empty_text"}
+
+
 def test_extract_of_a_missing_file_fails_in_one_line(tmp_path, capsys):
     assert main(["extract", str(tmp_path / "nope.html")]) != 0
     assert "cannot read" in _one_line_error(capsys)

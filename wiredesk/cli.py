@@ -168,13 +168,14 @@ def _cmd_extract(argv: Sequence[str]) -> int:
     parser.add_argument("file")
     parser.add_argument("--url", default=None)
     args = parser.parse_args(list(argv))
-    from wiredesk.extract_cli import extract_file
+    from wiredesk.extract_cli import extract_file, is_error
 
     try:
-        print(extract_file(path=args.file, url=args.url))
+        output = extract_file(path=args.file, url=args.url)
     except OSError as exc:
         return _fail(f"cannot read {args.file}: {exc.strerror or exc}")
-    return 0
+    print(output)
+    return 1 if is_error(output) else 0
 
 
 def _cmd_compact(argv: Sequence[str]) -> int:

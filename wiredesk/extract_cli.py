@@ -1,7 +1,9 @@
 """``wiredesk extract FILE.html [--url U]``: one page through the pipeline's extraction.
 
 The same functions the pipeline runs (extraction, then enrichment), so what
-you see is what the ``articles`` row would hold. JSON on stdout.
+you see is what the ``articles`` row would hold. JSON on stdout: the record, or
+``{"error": reason, "detail": ...}`` when the page yields no article (the
+command then exits 1, so a script can tell).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from wiredesk.transforms.enrich_core import enrich
 from wiredesk.transforms.extract_page import ExtractError, extract_page
 from wiredesk.transforms.extract_text import content_hash
 
-__all__ = ["extract_file"]
+__all__ = ["extract_file", "is_error"]
 
 
 def _jsonable(value: Any) -> Any:
@@ -25,6 +27,12 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+def is_error(output: str) -> bool:
+    """Whether :func:`extract_file`'s JSON is an error record rather than an article."""
+    record = json.loads(output)
+    return isinstance(record, dict) and set(record) == {"error", "detail"}
 
 
 def extract_file(*, path: str, url: str | None = None) -> str:

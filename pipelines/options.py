@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import math
 import uuid
 from typing import Any
 
@@ -187,6 +188,23 @@ class WiredeskOptions(PipelineOptions):
             parser.add_argument(*flags, **kwargs)
 
 
+# (RunConfig field, lowest allowed value, whether that value itself is allowed)
+_LIMITS: tuple[tuple[str, float, bool], ...] = (
+    ("poll_interval", 0, False),
+    ("max_poll_interval", 0, False),
+    ("dedup_horizon_days", 1, True),
+    ("seen_horizon_days", 1, True),
+    ("max_page_bytes", 1, True),
+    ("fetch_timeout", 0, False),
+    ("connect_timeout", 0, False),
+    ("fetch_concurrency", 1, True),
+    ("per_host_concurrency", 1, True),
+    ("per_host_delay", 0, True),
+    ("extract_workers", 0, True),  # 0: one per core
+    ("extract_timeout", 0, False),
+)
+
+
 def new_run_id(now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now(dt.UTC)
     return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
@@ -217,6 +235,16 @@ class RunConfig:
     ignore_robots: bool = False
     run_id: str = dataclasses.field(default_factory=new_run_id)
     today: dt.date = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
+
+    def __post_init__(self) -> None:
+        # Checked here, not deep in a transform: a bad value fails the run at its start
+        # with the option's name (a zero poll interval used to surface as a traceback).
+        for name, floor, inclusive in _LIMITS:
+            value = getattr(self, name)
+            too_low = value < floor if inclusive else value <= floor
+            if not math.isfinite(value) or too_low:
+                bound = f"at least {floor}" if inclusive else f"more than {floor}"
+                raise ValueError(f"--{name.replace('_', '-')} must be {bound} (got {value})")
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> RunConfig:

@@ -6,6 +6,8 @@ import gzip
 import json
 from pathlib import Path
 
+import pytest
+
 from wiredesk.cli import main
 
 AEB = Path(__file__).parent / "fixtures" / "extraction" / "aeb"
@@ -55,6 +57,35 @@ def test_once_and_streaming_exclude_each_other(tmp_path, capsys):
     code = main(["run", "--feeds", "f", "--output", str(tmp_path), "--once", "--streaming"])
     assert code != 0
     _one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--poll-interval", "0", "--poll-interval must be more than 0"),
+        ("--poll-interval", "-5", "--poll-interval must be more than 0"),
+        ("--extract-timeout", "0", "--extract-timeout must be more than 0"),
+        ("--fetch-timeout", "inf", "--fetch-timeout must be more than 0 (got inf)"),
+        ("--connect-timeout", "nan", "--connect-timeout must be more than 0 (got nan)"),
+        ("--per-host-concurrency", "0", "--per-host-concurrency must be at least 1"),
+        ("--fetch-concurrency", "0", "--fetch-concurrency must be at least 1"),
+        ("--extract-workers", "-1", "--extract-workers must be at least 0"),
+        ("--per-host-delay", "-0.5", "--per-host-delay must be at least 0"),
+        ("--seen-horizon-days", "0", "--seen-horizon-days must be at least 1"),
+    ],
+)
+@pytest.mark.parametrize("mode", ["--once", "--streaming"])
+def test_an_out_of_range_option_fails_at_once_in_one_line(
+    tmp_path, capsys, option, value, says, mode
+):
+    # These used to run (a per-host limit of 0, -1 workers) or to fail mid-run with a
+    # traceback (a zero poll interval when streaming).
+    feeds = tmp_path / "feeds.txt"
+    feeds.write_text("http://127.0.0.1:9/feed.xml\n")
+    argv = ["run", "--feeds", str(feeds), "--output", str(tmp_path / "o"), mode, option, value]
+    assert main(argv) == 2
+    assert says in _one_line_error(capsys)
+    assert not (tmp_path / "o").exists()  # nothing was started
 
 
 def test_missing_required_options(capsys):

@@ -53,6 +53,7 @@ class RejectReason(enum.StrEnum):
     NO_ENTRIES = "no_entries"
     NO_LINK = "no_link"
     TOO_MANY_ENTRIES = "too_many_entries"
+    UNREADABLE_FILE = "unreadable_file"
     RATE_LIMITED = "rate_limited"
     EXTRACT_ERROR = "extract_error"
     ENRICH_ERROR = "enrich_error"

@@ -30,7 +30,7 @@ from wiredesk.pipelines.graph import build_graph
 from wiredesk.pipelines.options import RunConfig
 from wiredesk.schemas.records import FeedSource
 from wiredesk.transforms.extract_text import prestart_pool
-from wiredesk.transforms.feeds_file import FeedsFileError, read_feeds_file
+from wiredesk.transforms.feeds_file import FeedsFileConfig, FeedsFileError, read_feeds_file
 from wiredesk.transforms.write_parquet import NAMESPACE
 
 __all__ = [
@@ -116,7 +116,9 @@ def load_feeds(path: str) -> list[FeedSource]:
     """Read the feeds file (any Beam filesystem). Raises RunError with a one-line reason."""
     try:
         with FileSystems.open(path) as handle:
-            data = handle.read()
+            # One byte past the limit is enough to refuse it: a path such as /dev/zero
+            # would otherwise be read until memory ran out.
+            data = handle.read(FeedsFileConfig().max_bytes + 1)
     except Exception as exc:
         raise RunError(f"cannot read feeds file {path}: {exc}") from exc
     try:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ import pytest
 from wiredesk.cli import main
 
 AEB = Path(__file__).parent / "fixtures" / "extraction" / "aeb"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _one_line_error(capsys) -> str:
@@ -41,6 +45,21 @@ def test_unusable_feeds_file_is_a_one_line_failure(tmp_path, capsys):
     code = main(["run", "--feeds", str(feeds), "--output", str(tmp_path / "o"), "--once"])
     assert code != 0
     assert "feeds file" in _one_line_error(capsys)
+
+
+def test_an_endless_feeds_file_is_refused_not_read_to_the_end(tmp_path):
+    # /dev/zero never ends: reading it whole ran until memory did. In a subprocess with
+    # a memory cap and a deadline, so a regression fails this test and nothing else.
+    def cap_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    argv = [sys.executable, "-m", "wiredesk.cli", "run", "--feeds", "/dev/zero"]
+    argv += ["--output", str(tmp_path / "o"), "--once"]
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, timeout=120, preexec_fn=cap_memory, cwd=ROOT
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("wiredesk: ") and "is larger than" in proc.stderr
 
 
 def test_output_that_is_a_file_is_a_one_line_failure(tmp_path, capsys):

@@ -40,6 +40,12 @@ class OptionSpec:
         return self.name.replace("-", "_")
 
 
+# Flex Template validation of numbers, kept to RunConfig's own limits (_LIMITS) by a test.
+_COUNT = r"^[0-9]+$"  # 0 or more
+_POSITIVE_COUNT = r"^0*[1-9][0-9]*$"  # 1 or more
+_SECONDS = r"^([0-9]+\.?[0-9]*|\.[0-9]+)$"  # 0 or more, as float() reads it
+_POSITIVE_SECONDS = r"^(?!0*\.?0*$)([0-9]+\.?[0-9]*|\.[0-9]+)$"  # more than 0
+
 OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("feeds", "Feeds file: OPML or one URL a line (local path or gs://).", regex=r"^.+$"),
     OptionSpec(
@@ -58,14 +64,14 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         "Seconds between polls when streaming.",
         type=float,
         default=300.0,
-        regex=r"^[0-9]+(\.[0-9]+)?$",
+        regex=_POSITIVE_SECONDS,
     ),
     OptionSpec(
         "max-poll-interval",
         "Upper bound of a feed's adaptive poll interval (seconds).",
         type=float,
         default=3600.0,
-        regex=r"^[0-9]+(\.[0-9]+)?$",
+        regex=_POSITIVE_SECONDS,
     ),
     OptionSpec(
         "allow-private-addresses",
@@ -88,70 +94,70 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         "How long a story stays matchable for syndication (days).",
         type=int,
         default=7,
-        regex=r"^[0-9]+$",
+        regex=_POSITIVE_COUNT,
     ),
     OptionSpec(
         "seen-horizon-days",
         "How long fetched URLs are remembered (days).",
         type=int,
         default=30,
-        regex=r"^[0-9]+$",
+        regex=_POSITIVE_COUNT,
     ),
     OptionSpec(
         "max-page-bytes",
         "Cap on a page's decoded bytes.",
         type=int,
         default=5 * 1024 * 1024,
-        regex=r"^[0-9]+$",
+        regex=_POSITIVE_COUNT,
     ),
     OptionSpec(
         "fetch-timeout",
         "Total deadline for one fetch (seconds).",
         type=float,
         default=20.0,
-        regex=r"^[0-9]+(\.[0-9]+)?$",
+        regex=_POSITIVE_SECONDS,
     ),
     OptionSpec(
         "connect-timeout",
         "Connect deadline for one fetch (seconds).",
         type=float,
         default=5.0,
-        regex=r"^[0-9]+(\.[0-9]+)?$",
+        regex=_POSITIVE_SECONDS,
     ),
     OptionSpec(
         "fetch-concurrency",
         "Requests in flight per worker.",
         type=int,
         default=16,
-        regex=r"^[0-9]+$",
+        regex=_POSITIVE_COUNT,
     ),
     OptionSpec(
         "per-host-concurrency",
         "Requests in flight to one host at most.",
         type=int,
         default=2,
-        regex=r"^[0-9]+$",
+        regex=_POSITIVE_COUNT,
     ),
     OptionSpec(
         "per-host-delay",
         "Minimum seconds between two requests to one host.",
         type=float,
         default=0.0,
-        regex=r"^[0-9]+(\.[0-9]+)?$",
+        regex=_SECONDS,
     ),
     OptionSpec(
         "extract-workers",
         "Extraction processes per worker (0: one per core).",
         type=int,
         default=0,
-        regex=r"^[0-9]+$",
+        regex=_COUNT,
     ),
     OptionSpec(
         "extract-timeout",
         "Per-page extraction deadline (seconds).",
         type=float,
         default=30.0,
-        regex=r"^[0-9]+(\.[0-9]+)?$",
+        regex=_POSITIVE_SECONDS,
     ),
     OptionSpec(
         "ignore-robots",

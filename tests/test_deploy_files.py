@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from wiredesk.pipelines.options import OPTION_SPECS
+from wiredesk.pipelines.options import OPTION_SPECS, RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -184,3 +184,19 @@ def test_lock_pins_the_project_dependencies_and_the_gcp_extra():
     # The gcp extra's packages are there (the dry run and gs:// need them).
     for extra in ("google-cloud-storage", "google-apitools", "google-auth"):
         assert extra in pins
+
+
+@pytest.mark.parametrize("value", ["0", "00", "0.0", "0.", ".5", "0.5", "1", "01", "2.5", "30"])
+def test_each_numeric_regex_accepts_what_the_run_accepts(value: str) -> None:
+    # A Flex Template launch is refused by the regex, a CLI run by RunConfig: the same
+    # values must pass both, so a Dataflow job never starts only to fail on its options.
+    for spec in OPTION_SPECS:
+        if spec.type not in (int, float):
+            continue
+        try:
+            parsed = spec.type(value)
+            RunConfig(feeds="f", output="o", **{spec.dest: parsed})
+            runs = True
+        except ValueError:
+            runs = False
+        assert bool(re.fullmatch(spec.regex or "", value)) == runs, (spec.name, value)

@@ -114,7 +114,7 @@ def test_every_item_of_a_feed_is_an_article_or_a_reject_row(
         [
             ("feed", "bad_url", "javascript:alert(1)"),
             ("feed", "bad_url", f"ftp://{HOST}/story"),
-            ("feed", "bad_url", f"http://user:secret@{HOST}:{port}/news/terminal"),
+            ("feed", "bad_url", f"http://user:***@{HOST}:{port}/news/terminal"),
             ("feed", "bad_url", f"http://{HOST}:99999/story"),
             ("feed", "bad_url", "http://[::1/story"),
             ("feed", "no_link", "urn:harbour:1234"),

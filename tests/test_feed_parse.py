@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import json
 import pathlib
@@ -329,11 +330,29 @@ def test_every_entry_is_kept_or_a_reject_row() -> None:
     assert [e.title for e in result.entries] == ["good"]
     rows = [(r.url, r.reason) for r in result.entry_rejects]
     assert rows[0] == ("https://x.example/feed", "no_link")  # nothing else names it
-    assert rows[1] == ("https://user:secret@x.example/2", "bad_url")
+    assert rows[1] == ("https://user:***@x.example/2", "bad_url")  # no password is kept
+    assert "secret" not in result.entry_rejects[1].detail
     assert rows[2] == (long_link[:2048], "bad_url")  # the url is its key: capped
     assert rows[3] == ("https://x.example:99999/3", "bad_url")
     assert len(result.entries) + len(result.entry_rejects) == 5
     assert result.reject is None
+
+
+@pytest.mark.parametrize(
+    ("link", "kept"),
+    [
+        ("https://u:p@x.example:8080/a", "https://u:***@x.example:8080/a"),
+        ("http://user:pa@ss@x.example/x?q=1", "http://user:***@x.example/x?q=1"),
+        ("ftp://a:b@x.example/d", "ftp://a:***@x.example/d"),
+        ("http://user@x.example:99999/", "http://user@x.example:99999/"),  # no password
+    ],
+)
+def test_a_rejected_link_keeps_no_password(link: str, kept: str) -> None:
+    items = f"<item><title>t</title><link>{html.escape(link)}</link></item>"
+    result = parse_feed(
+        body=_rss(items), feed=FeedSource(url="https://x.example/f"), fetched_at=NOW
+    )
+    assert [(r.url, r.reason) for r in result.entry_rejects] == [(kept, "bad_url")]
 
 
 def test_json_feed_items_without_a_usable_link_are_reject_rows() -> None:
@@ -349,7 +368,9 @@ def test_json_feed_items_without_a_usable_link_are_reject_rows() -> None:
             ],
         }
     ).encode()
-    result = parse_feed(body=body, feed=FeedSource(url="https://x.example/feed.json"), fetched_at=NOW)
+    result = parse_feed(
+        body=body, feed=FeedSource(url="https://x.example/feed.json"), fetched_at=NOW
+    )
     assert [e.title for e in result.entries] == ["good"]
     assert [(r.url, r.reason) for r in result.entry_rejects] == [
         ("mailto:desk@x.example", "bad_url"),

@@ -610,7 +610,7 @@ class _EntryBuilder:
         name = f"entry {title!r}" if title else "an entry without a title"
         if raw_link is not None:
             self.skip("bad_link")
-            link = _collapse(raw_link)
+            link = _redact_password(_collapse(raw_link))
             self._reject(
                 url=link[: self.config.max_reject_url] or self.feed.url,
                 reason=RejectReason.BAD_URL.value,
@@ -674,6 +674,19 @@ class _EntryBuilder:
                 summary=summary,
             )
         )
+
+
+def _redact_password(link: str) -> str:
+    """The link with a password in it replaced by ``***``: a reject row is kept, and read."""
+    try:
+        parts = urllib.parse.urlsplit(link)
+        if not parts.password:
+            return link
+    except ValueError:
+        return link
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return parts._replace(netloc=f"{user}:***@{hostport}").geturl()
 
 
 def _source_name(title: str | None, feed: FeedSource, config: FeedParseConfig) -> str | None:

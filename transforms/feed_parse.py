@@ -59,7 +59,7 @@ URL), ``duplicate`` (same :func:`url_key` as an earlier entry of this feed) and
 ``over_limit`` (beyond :attr:`FeedParseConfig.max_entries`). All but ``duplicate``
 also become rows of :attr:`FeedParseResult.entry_rejects`, so an entry the pipeline
 cannot fetch is never lost silently: ``bad_url`` for each entry whose link is unusable
-(its ``url`` is the link as written), ``no_link`` for each entry without one (its guid,
+(its ``url`` is the link as written, a password in it replaced by ``***``), ``no_link`` for each entry without one (its guid,
 else the feed's URL), and one ``too_many_entries`` row for a feed longer than the limit.
 A duplicate is the same page as an entry that is kept, so it loses nothing.
 """

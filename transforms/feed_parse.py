@@ -627,13 +627,13 @@ class _EntryBuilder:
 
     def _reject(self, *, url: str, reason: str, detail: str) -> None:
         self.rejects.append(
-            Reject(
+            _feed_reject(
+                self.feed,
                 url=url,
-                feed_url=self.feed.url,
-                stage=Stage.FEED.value,
                 reason=reason,
-                detail=_collapse(detail)[: self.config.max_detail],
+                detail=detail,
                 at=self.fetched_at,
+                max_detail=self.config.max_detail,
             )
         )
 
@@ -918,14 +918,28 @@ def _parse_json(
 # ------------------------------------------------------------------------- results
 
 
-def _reject(feed: FeedSource, reason: str, detail: str, at: dt.datetime) -> FeedParseResult:
-    reject = Reject(
-        url=feed.url,
+def _feed_reject(
+    feed: FeedSource, *, url: str, reason: str, detail: str, at: dt.datetime, max_detail: int
+) -> Reject:
+    """A ``feed``-stage reject of ``feed`` (of the feed itself when ``url`` is its URL)."""
+    return Reject(
+        url=url,
         feed_url=feed.url,
         stage=Stage.FEED.value,
         reason=reason,
-        detail=_collapse(detail)[: _DEFAULT_CONFIG.max_detail],
+        detail=_collapse(detail)[:max_detail],
         at=at,
+    )
+
+
+def _reject(feed: FeedSource, reason: str, detail: str, at: dt.datetime) -> FeedParseResult:
+    reject = _feed_reject(
+        feed,
+        url=feed.url,
+        reason=reason,
+        detail=detail,
+        at=at,
+        max_detail=_DEFAULT_CONFIG.max_detail,
     )
     return FeedParseResult(reject=reject, bozo=reject.detail)
 
@@ -958,13 +972,13 @@ def _finish(
             detail = f"feed ({fmt or 'unknown format'}) lists no entries"
             if bozo:
                 detail += f"; {bozo}"
-        reject = Reject(
+        reject = _feed_reject(
+            builder.feed,
             url=builder.feed.url,
-            feed_url=builder.feed.url,
-            stage=Stage.FEED.value,
             reason=reason,
-            detail=_collapse(detail)[: builder.config.max_detail],
+            detail=detail,
             at=builder.fetched_at,
+            max_detail=builder.config.max_detail,
         )
     return FeedParseResult(
         entries=tuple(builder.entries),

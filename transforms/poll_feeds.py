@@ -63,15 +63,21 @@ class PollOutcome:
     rejects: tuple[Reject, ...] = ()
     state: dict[str, Any] | None = None
     status: str = "ok"  # ok | not_modified | failed
-    skipped: int = 0
     poll_status: PollStatus = PollStatus.CHANGED
     # Why items were not passed on: feed_parse's no_link/bad_link/duplicate/over_limit,
     # wire_parse's not_text/no_body/withdrawn.
     skipped_reasons: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
+    @property
+    def skipped(self) -> int:
+        return sum(self.skipped_reasons.values())
+
 
 def count_skipped(outcome: PollOutcome) -> None:
-    """Count the items a poll did not pass on, by reason (``entries_skipped_<reason>``)."""
+    """Count the items a poll did not pass on: in all (``entries_skipped_unusable``) and
+    by reason (``entries_skipped_<reason>``), the same in the batch and unbounded graphs."""
+    if outcome.skipped:
+        Metrics.counter(NAMESPACE, "entries_skipped_unusable").inc(outcome.skipped)
     for reason, count in outcome.skipped_reasons.items():
         Metrics.counter(NAMESPACE, f"entries_skipped_{reason}").inc(count)
 
@@ -197,7 +203,6 @@ def poll_one_feed(
             body=result.body, source_url=feed.url, feed=feed, fetched_at=now, kind=kind
         )
         entries, rejects = tuple(parsed_wire.entries), tuple(parsed_wire.rejects)
-        skipped = len(parsed_wire.skipped)
         skipped_reasons = parsed_wire.skipped_counts
         unusable = not entries and bool(rejects)
     else:
@@ -205,7 +210,6 @@ def poll_one_feed(
         entries = tuple(parsed.entries)
         feed_reject = (parsed.reject,) if parsed.reject is not None else ()
         rejects = feed_reject + parsed.entry_rejects
-        skipped = parsed.skipped
         skipped_reasons = parsed.skipped_reasons
         ttl = float(parsed.ttl_seconds) if parsed.ttl_seconds else None
         unusable = parsed.reject is not None
@@ -219,7 +223,6 @@ def poll_one_feed(
             rejects=rejects,
             state=state,
             status="failed",
-            skipped=skipped,
             skipped_reasons=skipped_reasons,
             poll_status=PollStatus.FAILED,
         )
@@ -236,7 +239,6 @@ def poll_one_feed(
         entries=entries,
         rejects=rejects,
         state=state,
-        skipped=skipped,
         skipped_reasons=skipped_reasons,
         poll_status=status,
     )
@@ -270,7 +272,6 @@ class _PollFeedsFn(FetchingDoFn):
         self._not_modified = Metrics.counter(NAMESPACE, "feeds_not_modified")
         self._failed = Metrics.counter(NAMESPACE, "feeds_rejected")
         self._entries = Metrics.counter(NAMESPACE, "entries_listed")
-        self._skipped = Metrics.counter(NAMESPACE, "entries_skipped_unusable")
 
     def process(
         self, batch: list[FeedSource], validators: Mapping[str, Mapping[str, Any]]
@@ -319,7 +320,6 @@ class _PollFeedsFn(FetchingDoFn):
                 self._failed.inc()
             if outcome.poll_status is PollStatus.CHANGED:
                 self._changed.inc()
-            self._skipped.inc(outcome.skipped)
             count_skipped(outcome)
             for entry in outcome.entries:
                 self._entries.inc()

@@ -125,3 +125,30 @@ def test_every_item_of_a_feed_is_an_article_or_a_reject_row(
     assert {row[3] for row in rejects} == {feed_url}
     # good + rejected == input
     assert len(articles) + len(rejects) == len(items)
+
+
+def test_a_feed_longer_than_the_entry_limit_is_one_reject_row_and_its_items_still_run(
+    tmp_path: Path,
+) -> None:
+    # 2,001 items: the first a real story, then 1,999 listings of it (repeats in a feed are
+    # no rejects), then one past the 2,000-entry limit, which is not read at all.
+    with LoopbackOutlet(host=HOST) as outlet:
+        outlet.set_route("/robots.txt", Route(body=b"User-agent: *\nAllow: /\n"))
+        outlet.set_route("/news/ferry", Route(body=_page("A second ferry from June", "ferry")))
+        story = outlet.url("/news/ferry")
+        items: list[tuple[str, str | None, str | None]] = [("Ferry", story, None)] * 2000
+        items.append(("Past the limit", outlet.url("/news/never-read"), None))
+        outlet.set_route("/rss.xml", Route(body=_rss(items), content_type="application/rss+xml"))
+        feed_url = outlet.url("/rss.xml")
+        feeds = tmp_path / "feeds.txt"
+        feeds.write_text(feed_url + "\n")
+        out = tmp_path / "out"
+        argv = ["run", "--feeds", str(feeds), "--output", str(out), "--once"]
+        assert main([*argv, "--allow-private-addresses"]) == 0
+        assert outlet.hits.get("/news/never-read", 0) == 0
+
+    db = connect(str(out))
+    assert db.execute("SELECT url FROM articles").fetchall() == [(story,)]
+    rejects = db.execute("SELECT stage, reason, url, detail FROM rejects").fetchall()
+    assert [(s, r, u) for s, r, u, _ in rejects] == [("feed", "too_many_entries", feed_url)]
+    assert "2001 entries; only the first 2000 are read, 1 are not" in rejects[0][3]

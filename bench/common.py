@@ -257,7 +257,7 @@ def machine_info() -> dict[str, str]:
 
 def _variant_sync_extract() -> None:
     """ExtractText as before: each batch extracted inline, the runner thread waiting."""
-    from wiredesk.transforms import extract_text
+    from wiredesk.transforms.extract import stage as extract_text
 
     original = extract_text.ExtractText.__init__
 
@@ -272,7 +272,7 @@ def _variant_pending(pages: int) -> Callable[[], None]:
     """ExtractText keeping up to ``pages`` pages in the pool (default: 2 batches = 64)."""
 
     def apply() -> None:
-        from wiredesk.transforms import extract_text
+        from wiredesk.transforms.extract import stage as extract_text
 
         original = extract_text.ExtractText.__init__
 

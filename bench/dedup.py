@@ -31,13 +31,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from wiredesk.transforms.signatures import (  # noqa: E402
+from wiredesk.transforms.dedup.signatures import (  # noqa: E402
     Sketch,
     band_keys,
     sketch_text,
     sketch_tokens,
 )
-from wiredesk.transforms.syndication_core import (  # noqa: E402
+from wiredesk.transforms.dedup.syndication import (  # noqa: E402
     DocInfo,
     SyndicationIndex,
     _plausible,
@@ -232,7 +232,7 @@ def bench_pipeline(repeats: int) -> None:
     a step also counts the time its thread waited for a core)."""
     from tests.fixtures.syndication.chrome_outlets import ChromeOutlets
     from wiredesk.cli import main
-    from wiredesk.transforms import syndication
+    from wiredesk.transforms.dedup import stage_syndication as syndication
 
     wall_in = {"sign": 0.0, "cluster": 0.0, "route": 0.0}
     cpu_in = dict(wall_in)

@@ -1,7 +1,7 @@
 """Extraction quality and speed: our extract_page vs raw ``trafilatura.extract``.
 
 Scores the article-extraction-benchmark pages and fundus publisher pages with the
-benchmark's metric (wiredesk.transforms.quality_metric) and prints precision / recall / F1
+benchmark's metric (wiredesk.transforms.extract.quality_metric) and prints precision / recall / F1
 side by side, then times extraction in-process and through an ExtractorPool.
 
     python bench/extraction_quality.py                       # the fixtures in tests/
@@ -27,14 +27,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from wiredesk.transforms.extract_page import (
+from wiredesk.transforms.extract.page import (
     DEFAULT,
     ExtractConfig,
     ExtractedPage,
     extract_page,
 )
-from wiredesk.transforms.extract_pool import ExtractorPool, PoolConfig
-from wiredesk.transforms.quality_metric import Scores, score_documents
+from wiredesk.transforms.extract.pool import ExtractorPool, PoolConfig
+from wiredesk.transforms.extract.quality_metric import Scores, score_documents
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "extraction"

@@ -111,9 +111,9 @@ class FeedFarm:
 
 def time_pure(urls: Sequence[str]) -> tuple[float, int]:
     from wiredesk.schemas.records import FeedSource
-    from wiredesk.transforms.concurrency import ThreadPoolMapper
-    from wiredesk.transforms.fetch_settings import FetchSettings
-    from wiredesk.transforms.poll_feeds import poll_one_feed
+    from wiredesk.transforms.fetch.concurrency import ThreadPoolMapper
+    from wiredesk.transforms.fetch.stage_fetcher import FetchSettings
+    from wiredesk.transforms.sources.stage_feeds import poll_one_feed
 
     settings = FetchSettings(allow_private=True)
     fetcher = settings.make_fetcher()
@@ -138,9 +138,9 @@ def time_poll_transform(urls: Sequence[str]) -> tuple[float, int]:
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
     from wiredesk.schemas.records import FeedSource
-    from wiredesk.transforms.fetch_settings import FetchSettings
-    from wiredesk.transforms.poll_feeds import PollFeeds
-    from wiredesk.transforms.write_parquet import NAMESPACE
+    from wiredesk.transforms.fetch.stage_fetcher import FetchSettings
+    from wiredesk.transforms.io.write_table import NAMESPACE
+    from wiredesk.transforms.sources.stage_feeds import PollFeeds
 
     start = time.perf_counter()
     p = beam.Pipeline(runner=FnApiRunner())

@@ -41,15 +41,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import PageSite, fmt_table, load_pages, machine_info, story_variants  # noqa: E402
 
 WIREDESK_DOFN_MODULES = (
-    "wiredesk.transforms.poll_feeds",
-    "wiredesk.transforms.exact_dedup",
-    "wiredesk.transforms.fetch_article",
-    "wiredesk.transforms.extract_text",
-    "wiredesk.transforms.enrich",
-    "wiredesk.transforms.syndication",
-    "wiredesk.transforms.write_parquet",
-    "wiredesk.transforms.state_store",
-    "wiredesk.transforms.read_wire",
+    "wiredesk.transforms.sources.stage_feeds",
+    "wiredesk.transforms.dedup.stage_exact",
+    "wiredesk.transforms.fetch.stage",
+    "wiredesk.transforms.extract.stage",
+    "wiredesk.transforms.enrich.stage",
+    "wiredesk.transforms.dedup.stage_syndication",
+    "wiredesk.transforms.io.write_table",
+    "wiredesk.transforms.io.state_store",
+    "wiredesk.transforms.sources.stage_wire",
     "wiredesk.pipelines.graph",
 )
 
@@ -91,22 +91,22 @@ def profile_pure(pages: Sequence[Any], site: PageSite, clock: StageClock) -> dic
     from wiredesk.schemas.records import Article, FeedSource, FetchedPage
     from wiredesk.schemas.rows import article_row, row_partition
     from wiredesk.schemas.tables import ARTICLES_SCHEMA
-    from wiredesk.transforms import geo
-    from wiredesk.transforms.concurrency import ThreadPoolMapper
-    from wiredesk.transforms.enrich import enrich_article
-    from wiredesk.transforms.extract_page import ExtractedPage, extract_page
-    from wiredesk.transforms.extract_text import to_article
-    from wiredesk.transforms.feed_parse import parse_feed
-    from wiredesk.transforms.fetch_article import fetch_one_page
-    from wiredesk.transforms.fetch_settings import FetchSettings
-    from wiredesk.transforms.signatures import sketch_text
-    from wiredesk.transforms.syndication_core import (
+    from wiredesk.transforms.dedup.signatures import sketch_text
+    from wiredesk.transforms.dedup.syndication import (
         DocInfo,
         SyndicationConfig,
         SyndicationIndex,
         cluster_batch,
     )
-    from wiredesk.transforms.write_parquet import partition_dir, write_rows_atomically
+    from wiredesk.transforms.enrich import geo
+    from wiredesk.transforms.enrich.stage import enrich_article
+    from wiredesk.transforms.extract.page import ExtractedPage, extract_page
+    from wiredesk.transforms.extract.stage import to_article
+    from wiredesk.transforms.fetch.concurrency import ThreadPoolMapper
+    from wiredesk.transforms.fetch.stage import fetch_one_page
+    from wiredesk.transforms.fetch.stage_fetcher import FetchSettings
+    from wiredesk.transforms.io.write_table import partition_dir, write_rows_atomically
+    from wiredesk.transforms.sources.feed_parse import parse_feed
 
     settings = FetchSettings(allow_private=True)
     fetcher = settings.make_fetcher()

@@ -75,7 +75,7 @@ def _plain_extract(html: str) -> int:
 
 
 def _wiredesk_extract(html: str) -> int:
-    from wiredesk.transforms.extract_page import ExtractedPage, extract_page
+    from wiredesk.transforms.extract.page import ExtractedPage, extract_page
 
     result = extract_page(html=html, url="http://127.0.0.1/news/page.html")
     return len(result.text) if isinstance(result, ExtractedPage) else 0
@@ -84,11 +84,11 @@ def _wiredesk_extract(html: str) -> int:
 def _warm(_: object) -> None:
     import trafilatura  # noqa: F401
 
-    import wiredesk.transforms.extract_page  # noqa: F401
+    import wiredesk.transforms.extract.page  # noqa: F401
 
     # As wiredesk's own workers do before their first page: dateparser's locales
     # (~1.3 s), which htmldate's date fallback would otherwise pay inside the timing.
-    import wiredesk.transforms.extract_warmup  # noqa: F401
+    import wiredesk.transforms.extract.warmup  # noqa: F401
 
 
 def ceiling_seconds(

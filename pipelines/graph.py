@@ -26,19 +26,23 @@ from apache_beam.metrics import Metrics
 from wiredesk.pipelines.options import RunConfig
 from wiredesk.pipelines.outputs import write_states, write_tables
 from wiredesk.schemas.records import FeedSource, Reject
-from wiredesk.transforms.enrich import Enrich
-from wiredesk.transforms.exact_dedup import DedupeEntries, entry_keys
-from wiredesk.transforms.extract_text import ExtractText
-from wiredesk.transforms.fetch_article import FetchArticle
-from wiredesk.transforms.fetch_settings import FetchSettings
-from wiredesk.transforms.poll_feeds import CarryOverFeedState, PollFeeds, interleave_by_host
-from wiredesk.transforms.poll_schedule import ScheduleConfig
-from wiredesk.transforms.read_wire import ReadWireDir
-from wiredesk.transforms.state_store import ReadState, WriteState
-from wiredesk.transforms.syndication import DetectSyndication
-from wiredesk.transforms.write_parquet import NAMESPACE, WriteTable
-from wiredesk.transforms.written_keys import ReadWrittenKeys
-from wiredesk.transforms.written_stories import ReadWrittenStories
+from wiredesk.transforms.dedup.stage_exact import DedupeEntries, entry_keys
+from wiredesk.transforms.dedup.stage_syndication import DetectSyndication
+from wiredesk.transforms.enrich.stage import Enrich
+from wiredesk.transforms.extract.stage import ExtractText
+from wiredesk.transforms.fetch.stage import FetchArticle
+from wiredesk.transforms.fetch.stage_fetcher import FetchSettings
+from wiredesk.transforms.io.state_store import ReadState, WriteState
+from wiredesk.transforms.io.write_table import NAMESPACE, WriteTable
+from wiredesk.transforms.io.written_keys import ReadWrittenKeys
+from wiredesk.transforms.io.written_stories import ReadWrittenStories
+from wiredesk.transforms.sources.poll_schedule import ScheduleConfig
+from wiredesk.transforms.sources.stage_feeds import (
+    CarryOverFeedState,
+    PollFeeds,
+    interleave_by_host,
+)
+from wiredesk.transforms.sources.stage_wire import ReadWireDir
 
 __all__ = ["GraphOutputs", "build_graph", "fetch_settings_for", "schedule_for"]
 

@@ -27,7 +27,7 @@ from typing import Any
 import apache_beam as beam
 
 from wiredesk.schemas.rows import article_row, duplicate_row, row_partition
-from wiredesk.transforms.write_parquet import VerifyWritten
+from wiredesk.transforms.io.write_table import VerifyWritten
 
 __all__ = ["reject_partition", "write_states", "write_tables"]
 

@@ -29,9 +29,9 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 from wiredesk.pipelines.graph import build_graph
 from wiredesk.pipelines.options import RunConfig
 from wiredesk.schemas.records import FeedSource
-from wiredesk.transforms.extract_text import prestart_pool
-from wiredesk.transforms.feeds_file import FeedsFileConfig, FeedsFileError, read_feeds_file
-from wiredesk.transforms.write_parquet import NAMESPACE
+from wiredesk.transforms.extract.stage import prestart_pool
+from wiredesk.transforms.io.write_table import NAMESPACE
+from wiredesk.transforms.sources.feeds_file import FeedsFileConfig, FeedsFileError, read_feeds_file
 
 __all__ = [
     "RunError",

@@ -7,7 +7,7 @@ between cycles (validators, poll schedules, seen URLs, story sketches) is kept
 with the output, so a cycle never adds a duplicate row, a late republication
 still finds its story, and a restart resumes where the last cycle ended.
 
-Each cycle polls only the feeds that are due (transforms/poll_schedule.py: an
+Each cycle polls only the feeds that are due (transforms/sources/poll_schedule.py: an
 adaptive interval per feed between ``--poll-interval`` and
 ``--max-poll-interval``, server hints, back-off, jitter), then the loop sleeps
 until the earliest next due feed, at most ``--poll-interval`` after the cycle
@@ -47,12 +47,12 @@ from wiredesk.pipelines.graph import schedule_for
 from wiredesk.pipelines.options import RunConfig, new_run_id
 from wiredesk.pipelines.run import RunSummary, run_cycle
 from wiredesk.schemas.records import FeedSource
-from wiredesk.transforms.poll_schedule import (
+from wiredesk.transforms.io.state_store import latest_feed_rows, read_state_rows, state_glob
+from wiredesk.transforms.sources.poll_schedule import (
     due_feeds,
     schedule_from_row,
     seconds_until_next_due,
 )
-from wiredesk.transforms.state_store import latest_feed_rows, read_state_rows, state_glob
 
 __all__ = [
     "StopFlag",
@@ -65,7 +65,7 @@ __all__ = [
 _LOG = logging.getLogger(__name__)
 
 # The modules the extraction pool preloads in its forkserver (extract_pool._PRELOAD).
-_FORKSERVER_PRELOAD = ["trafilatura.core", "wiredesk.transforms.extract_page"]
+_FORKSERVER_PRELOAD = ["trafilatura.core", "wiredesk.transforms.extract.page"]
 
 
 class StopFlag:

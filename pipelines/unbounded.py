@@ -52,23 +52,23 @@ from wiredesk.pipelines.graph import fetch_settings_for
 from wiredesk.pipelines.options import RunConfig
 from wiredesk.pipelines.outputs import write_states, write_tables
 from wiredesk.schemas.records import FeedEntry, FeedSource
-from wiredesk.transforms.enrich import Enrich
-from wiredesk.transforms.extract_text import ExtractText
-from wiredesk.transforms.fetch_article import FetchArticle
-from wiredesk.transforms.read_wire import ReadWireDir
-from wiredesk.transforms.state_store import ReadState
-from wiredesk.transforms.stateful_dedup import (
+from wiredesk.transforms.dedup.stage_stateful import (
     DedupeEntriesStateful,
     KeepFirstSeen,
     PollFeedsStateful,
     day_of,
 )
-from wiredesk.transforms.streaming_syndication import StreamingSyndication
-from wiredesk.transforms.windowed_write import (
+from wiredesk.transforms.dedup.stage_streaming_syndication import StreamingSyndication
+from wiredesk.transforms.enrich.stage import Enrich
+from wiredesk.transforms.extract.stage import ExtractText
+from wiredesk.transforms.fetch.stage import FetchArticle
+from wiredesk.transforms.io.state_store import ReadState
+from wiredesk.transforms.io.windowed_write import (
     WindowSettings,
     WriteWindowedState,
     WriteWindowedTable,
 )
+from wiredesk.transforms.sources.stage_wire import ReadWireDir
 
 __all__ = ["UnboundedOutputs", "UnboundedSettings", "build_unbounded_graph", "poll_clock"]
 

@@ -107,7 +107,7 @@ def _network_jail() -> Iterator[None]:
 
 @pytest.fixture(autouse=True, scope="session")
 def _table_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Start-up tables (transforms/table_cache.py) are cached in the session's temp folder,
+    """Start-up tables (transforms/common/table_cache.py) are cached in the session's temp folder,
     never in the user's home; subprocesses inherit the variable."""
     import os
 
@@ -125,7 +125,7 @@ def _table_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
 @pytest.fixture(autouse=True)
 def _fresh_politeness() -> Iterator[None]:
     """The per-host gate is process-wide: one test's Retry-After must not reach the next."""
-    from wiredesk.transforms.politeness import reset_shared_politeness
+    from wiredesk.transforms.fetch.politeness import reset_shared_politeness
 
     reset_shared_politeness()
     yield

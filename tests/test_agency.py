@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wiredesk.transforms.agency import (
+from wiredesk.transforms.enrich.agency import (
     AGENCIES,
     agency_country,
     agency_from_credits,

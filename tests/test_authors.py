@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wiredesk.transforms.authors import clean_authors, is_person_name
+from wiredesk.transforms.enrich.authors import clean_authors, is_person_name
 
 
 @pytest.mark.parametrize(

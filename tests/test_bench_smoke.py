@@ -22,7 +22,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms import window
 
 from wiredesk.schemas.records import FeedEntry, FetchedPage, utcnow
-from wiredesk.transforms.extract_text import ExtractText
+from wiredesk.transforms.extract.stage import ExtractText
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"

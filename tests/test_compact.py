@@ -21,8 +21,8 @@ from wiredesk.compact import (
     parse_duration,
 )
 from wiredesk.schemas.tables import TABLE_SCHEMAS
-from wiredesk.transforms.state_store import STATE_SCHEMAS, latest_feed_rows, read_state_rows
-from wiredesk.transforms.write_parquet import partition_dir, write_rows_atomically
+from wiredesk.transforms.io.state_store import STATE_SCHEMAS, latest_feed_rows, read_state_rows
+from wiredesk.transforms.io.write_table import partition_dir, write_rows_atomically
 
 AT = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 FUTURE = time.time() + 3600  # "now" for compaction: every file is old enough

@@ -9,7 +9,7 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wiredesk.transforms.extract_text import content_hash
+from wiredesk.transforms.extract.stage import content_hash
 
 
 def _by_definition(text: str) -> str:

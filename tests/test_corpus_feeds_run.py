@@ -19,7 +19,7 @@ from wiredesk.pipelines.options import RunConfig
 from wiredesk.pipelines.run import load_feeds, run_cycle
 from wiredesk.query import connect
 from wiredesk.schemas.records import FeedSource
-from wiredesk.transforms.feed_parse import parse_feed
+from wiredesk.transforms.sources.feed_parse import parse_feed
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 

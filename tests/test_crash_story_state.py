@@ -24,7 +24,7 @@ import wiredesk.pipelines.run as run_module
 from wiredesk.cli import main
 from wiredesk.loopback import LoopbackOutlet, Route
 from wiredesk.query import connect
-from wiredesk.transforms.written_stories import unfinished_story_files
+from wiredesk.transforms.io.written_stories import unfinished_story_files
 
 REBUILT = "state_stories_rows_rebuilt_from_unfinished_runs"
 FILES_READ = "state_stories_files_of_unfinished_runs_read"

@@ -37,9 +37,9 @@ from wiredesk.pipelines.options import RunConfig
 from wiredesk.pipelines.run import check_output_writable, load_feeds
 from wiredesk.pipelines.unbounded import build_unbounded_graph
 from wiredesk.schemas.records import FeedSource
-from wiredesk.transforms.state_store import ReadState, WriteState
-from wiredesk.transforms.windowed_write import WindowSettings, WriteWindowedTable
-from wiredesk.transforms.write_parquet import VerifyWritten, WriteTable
+from wiredesk.transforms.io.state_store import ReadState, WriteState
+from wiredesk.transforms.io.windowed_write import WindowSettings, WriteWindowedTable
+from wiredesk.transforms.io.write_table import VerifyWritten, WriteTable
 
 DATAFLOW_ARGS = [
     "--runner=DataflowRunner",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wiredesk.transforms.dateline import parse_dateline, parse_dateline_field
+from wiredesk.transforms.enrich.dateline import parse_dateline, parse_dateline_field
 
 
 @pytest.mark.parametrize(

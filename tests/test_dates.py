@@ -1,4 +1,4 @@
-"""Tests for wiredesk.transforms.dates."""
+"""Tests for wiredesk.transforms.common.dates."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wiredesk.transforms.dates import MIN_DATETIME, DateBounds, parse_datetime
+from wiredesk.transforms.common.dates import MIN_DATETIME, DateBounds, parse_datetime
 
 NOW = dt.datetime(2024, 6, 1, 12, 0, tzinfo=dt.UTC)
 UTC = dt.UTC
@@ -119,6 +119,6 @@ def test_never_raises_and_stays_in_bounds(value: object) -> None:
 def test_docstring_examples() -> None:
     import doctest
 
-    import wiredesk.transforms.dates as module
+    import wiredesk.transforms.common.dates as module
 
     assert doctest.testmod(module).failed == 0

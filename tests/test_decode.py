@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wiredesk.transforms.decode import (
+from wiredesk.transforms.fetch.decode import (
     Decoded,
     DecodeError,
     charset_from_content_type,
@@ -253,7 +253,7 @@ def _garbage_ratio_by_loop(text: str) -> float:
 @given(st.text(alphabet=st.characters(max_codepoint=0xFFFF), max_size=300))
 @settings(max_examples=300, deadline=None)
 def test_garbage_ratio_counts_replacements_and_stray_controls(text: str) -> None:
-    from wiredesk.transforms.decode import _garbage_ratio
+    from wiredesk.transforms.fetch.decode import _garbage_ratio
 
     assert _garbage_ratio(text) == _garbage_ratio_by_loop(text)
     assert _garbage_ratio(text + "\ufffd\x00\x0b\x1f\t\n\r\f") == _garbage_ratio_by_loop(
@@ -264,7 +264,7 @@ def test_garbage_ratio_counts_replacements_and_stray_controls(text: str) -> None
 @given(st.binary(max_size=600))
 @settings(max_examples=300, deadline=None)
 def test_binary_sniff_counts_control_bytes_like_a_loop(head: bytes) -> None:
-    from wiredesk.transforms.decode import _BINARY_BYTES, _BINARY_BYTES_DELETE
+    from wiredesk.transforms.fetch.decode import _BINARY_BYTES, _BINARY_BYTES_DELETE
 
     assert len(head) - len(head.translate(None, _BINARY_BYTES_DELETE)) == sum(
         1 for b in head if b in _BINARY_BYTES

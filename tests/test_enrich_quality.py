@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wiredesk.schemas.tables import REGION_SLUGS
-from wiredesk.transforms.enrich_core import Enrichment, enrich
+from wiredesk.transforms.enrich.article import Enrichment, enrich
 
 CASES: list[dict[str, Any]] = json.loads(
     (Path(__file__).parent / "fixtures" / "enrich" / "cases.json").read_text(encoding="utf-8")
@@ -156,7 +156,7 @@ def test_hostile_feed_region_never_reaches_region(hostile: str) -> None:
 def test_word_count_counts_tokens_with_a_letter_or_digit(text: str) -> None:
     import re
 
-    from wiredesk.transforms.enrich_core import _NO_SPACE_CHARS, word_count
+    from wiredesk.transforms.enrich.article import _NO_SPACE_CHARS, word_count
 
     rest = _NO_SPACE_CHARS.sub(" ", text)
     by_token = sum(1 for token in rest.split() if re.search(r"[^\W_]", token))
@@ -164,7 +164,7 @@ def test_word_count_counts_tokens_with_a_letter_or_digit(text: str) -> None:
 
 
 def test_word_count_of_a_dash_and_of_cjk() -> None:
-    from wiredesk.transforms.enrich_core import word_count
+    from wiredesk.transforms.enrich.article import word_count
 
     assert word_count("Tokyo - The yen fell 2% on Tuesday , said _") == 8
     assert word_count("東京で雨 rain") == 5

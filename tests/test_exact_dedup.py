@@ -7,7 +7,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from wiredesk.schemas.records import FeedEntry
-from wiredesk.transforms.exact_dedup import DedupeEntries, entry_keys, guid_identity
+from wiredesk.transforms.dedup.stage_exact import DedupeEntries, entry_keys, guid_identity
 
 
 def _entry(

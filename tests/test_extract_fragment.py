@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wiredesk.transforms.extract_page import ExtractedPage, ExtractError, extract_fragment
+from wiredesk.transforms.extract.page import ExtractedPage, ExtractError, extract_fragment
 
 
 def test_paragraphs_in_order_separated_by_blank_lines():

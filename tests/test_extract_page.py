@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wiredesk.transforms.extract_page import (
+from wiredesk.transforms.extract.page import (
     ExtractConfig,
     ExtractedPage,
     ExtractError,

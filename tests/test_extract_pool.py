@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from wiredesk.transforms.extract_page import ExtractedPage, ExtractError, extract_page
-from wiredesk.transforms.extract_pool import (
+from wiredesk.transforms.extract.page import ExtractedPage, ExtractError, extract_page
+from wiredesk.transforms.extract.pool import (
     TEST_ALLOC_MARKER,
     ExtractorPool,
     PoolConfig,

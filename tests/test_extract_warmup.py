@@ -13,7 +13,7 @@ import sys
 _COUNT_COMPILES = """
 import sys
 if sys.argv[1] == "warm":
-    import wiredesk.transforms.extract_warmup  # noqa: F401
+    import wiredesk.transforms.extract.warmup  # noqa: F401
 import regex
 count = 0
 real = regex._main._compile

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from wiredesk.transforms.extract_page import ExtractedPage, extract_page
-from wiredesk.transforms.quality_metric import (
+from wiredesk.transforms.extract.page import ExtractedPage, extract_page
+from wiredesk.transforms.extract.quality_metric import (
     DocCounts,
     Scores,
     score_counts,

@@ -1,4 +1,4 @@
-"""Tests for wiredesk.transforms.feed_parse, over the whole feed corpus and hostile XML."""
+"""Tests for wiredesk.transforms.sources.feed_parse, over the whole feed corpus and hostile XML."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wiredesk.schemas.records import FeedSource, RejectReason
-from wiredesk.transforms.feed_parse import (
+from wiredesk.transforms.sources.feed_parse import (
     FeedParseConfig,
     FeedParseResult,
     normalize_language,
@@ -671,6 +671,6 @@ def test_any_bytes_never_raise(body: bytes) -> None:
 def test_docstring_examples() -> None:
     import doctest
 
-    import wiredesk.transforms.feed_parse as module
+    import wiredesk.transforms.sources.feed_parse as module
 
     assert doctest.testmod(module).failed == 0

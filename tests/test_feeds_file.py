@@ -1,4 +1,4 @@
-"""Tests for wiredesk.transforms.feeds_file."""
+"""Tests for wiredesk.transforms.sources.feeds_file."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wiredesk.schemas.records import FeedSource
-from wiredesk.transforms.feeds_file import (
+from wiredesk.transforms.sources.feeds_file import (
     FeedsFileConfig,
     FeedsFileError,
     parse_feeds_file,
@@ -196,6 +196,6 @@ def test_any_bytes_give_sources_or_feeds_file_error(data: bytes) -> None:
 def test_docstring_examples() -> None:
     import doctest
 
-    import wiredesk.transforms.feeds_file as module
+    import wiredesk.transforms.sources.feeds_file as module
 
     assert doctest.testmod(module).failed == 0

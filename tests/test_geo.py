@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wiredesk.schemas.tables import REGION_SLUGS
-from wiredesk.transforms import geo
+from wiredesk.transforms.enrich import geo
 
 
 @pytest.mark.parametrize(

@@ -36,14 +36,14 @@ from tests.support.httpfakes import (
     slow,
 )
 from wiredesk.schemas.records import Reject
-from wiredesk.transforms.http_fetch import (
+from wiredesk.transforms.fetch.http_client import (
     DEFAULT_USER_AGENT,
     FetchConfig,
     FetchResult,
     SafeFetcher,
     parse_retry_after,
 )
-from wiredesk.transforms.politeness import Politeness, Refused, Slot
+from wiredesk.transforms.fetch.politeness import Politeness, Refused, Slot
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 PAGE = "<html><head><title>Story</title></head><body><p>Text é</p></body></html>"

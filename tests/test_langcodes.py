@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wiredesk.transforms import feed_parse, language, wire_parse
-from wiredesk.transforms.langcodes import normalize_language
+from wiredesk.transforms.common.langcodes import normalize_language
+from wiredesk.transforms.enrich import language
+from wiredesk.transforms.sources import feed_parse, wire_parse
 
 
 @pytest.mark.parametrize(
@@ -116,6 +117,6 @@ def test_any_input_is_a_known_code_or_none(value: object) -> None:
 def test_doctest() -> None:
     import doctest
 
-    from wiredesk.transforms import langcodes
+    from wiredesk.transforms.common import langcodes
 
     assert doctest.testmod(langcodes).failed == 0

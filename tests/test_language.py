@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wiredesk.transforms.language import detect_language, normalize_language
+from wiredesk.transforms.enrich.language import detect_language, normalize_language
 
 
 @pytest.mark.parametrize(
@@ -57,7 +57,7 @@ def test_normalize(value: str | None, expected: str | None) -> None:
 
 
 def test_script_counts_ascii_fast_path_agrees_with_the_general_path() -> None:
-    from wiredesk.transforms.language import script_counts
+    from wiredesk.transforms.enrich.language import script_counts
 
     text = "Seoul (Reuters) - 42 missiles, said officials."
     assert script_counts(text) == {"LATIN": 33}
@@ -69,7 +69,7 @@ def test_script_counts_ascii_fast_path_agrees_with_the_general_path() -> None:
 @given(st.text(max_size=200))
 @settings(max_examples=300, deadline=None)
 def test_script_counts_equal_a_count_of_every_letter(text: str) -> None:
-    from wiredesk.transforms.language import _script_of, script_counts
+    from wiredesk.transforms.enrich.language import _script_of, script_counts
 
     expected: dict[str, int] = {}
     for ch in text:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wiredesk.transforms.netguard import (
+from wiredesk.transforms.fetch.netguard import (
     PRIVATE_CATEGORIES,
     AddressPolicy,
     Target,

@@ -60,7 +60,9 @@ def test_building_the_graphs_raises_no_beam_warning(
     for builder in (build_graph, build_unbounded_graph):
         folder = tmp_path / builder.__name__
         (folder / "wire").mkdir(parents=True)
-        opts = PipelineOptions(["--output", str(folder / "out"), "--wire-dir", str(folder / "wire")])
+        opts = PipelineOptions(
+            ["--output", str(folder / "out"), "--wire-dir", str(folder / "wire")]
+        )
         with caplog.at_level(logging.WARNING, logger="apache_beam"):
             builder(beam.Pipeline(options=opts), RunConfig.from_options(opts), feeds)
     beam_warnings = [r.getMessage() for r in caplog.records if r.name.startswith("apache_beam")]

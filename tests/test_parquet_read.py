@@ -9,9 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import wiredesk.transforms.parquet_read as parquet_read
-from wiredesk.transforms.parquet_read import UnreadableFile, read_parquet
-from wiredesk.transforms.state_store import read_state_rows
+import wiredesk.transforms.io.parquet_read as parquet_read
+from wiredesk.transforms.io.parquet_read import UnreadableFile, read_parquet
+from wiredesk.transforms.io.state_store import read_state_rows
 
 
 def _good(path: Path) -> Path:

@@ -24,7 +24,7 @@ import trafilatura
 from wiredesk.cli import main
 from wiredesk.loopback import LoopbackOutlet, Route
 from wiredesk.query import connect
-from wiredesk.transforms.quality_metric import score_documents
+from wiredesk.transforms.extract.quality_metric import score_documents
 
 AEB = Path(__file__).parent / "fixtures" / "extraction" / "aeb"
 OUTLET_HOSTS = ("127.0.0.31", "127.0.0.32", "127.0.0.33")

@@ -10,15 +10,15 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from wiredesk.loopback import LoopbackOutlet, Route
 from wiredesk.schemas.records import FeedSource
-from wiredesk.transforms.fetch_settings import FetchSettings
-from wiredesk.transforms.http_fetch import FetchResult
-from wiredesk.transforms.poll_feeds import (
+from wiredesk.transforms.fetch.http_client import FetchResult
+from wiredesk.transforms.fetch.stage_fetcher import FetchSettings
+from wiredesk.transforms.sources.poll_schedule import PollStatus, ScheduleConfig
+from wiredesk.transforms.sources.stage_feeds import (
     CarryOverFeedState,
     PollFeeds,
     listing_hash,
     poll_one_feed,
 )
-from wiredesk.transforms.poll_schedule import PollStatus, ScheduleConfig
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 FEED = FeedSource(url="https://news.example.com/rss.xml", title="Example")
@@ -196,7 +196,7 @@ def test_pipeline_polls_over_http_and_carries_unpolled_feeds_over():
 
 
 def test_feeds_are_interleaved_by_host_keeping_each_hosts_order():
-    from wiredesk.transforms.poll_feeds import interleave_by_host
+    from wiredesk.transforms.sources.stage_feeds import interleave_by_host
 
     feeds = [FeedSource(url=f"http://{host}.example/{n}") for host in "aab" for n in range(3)]
     feeds = list(dict.fromkeys(feeds))  # a.example listed twice above: keep one of each

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wiredesk.transforms.poll_schedule import (
+from wiredesk.transforms.sources.poll_schedule import (
     FeedSchedule,
     PollStatus,
     ScheduleConfig,

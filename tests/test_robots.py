@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from tests.support.httpfakes import FakeOutlet, hang, redirect
-from wiredesk.transforms.http_fetch import FetchConfig, FetchResult, SafeFetcher
-from wiredesk.transforms.robots import RobotsCache, robots_token
+from wiredesk.transforms.fetch.http_client import FetchConfig, FetchResult, SafeFetcher
+from wiredesk.transforms.fetch.robots import RobotsCache, robots_token
 
 HTML = {"Content-Type": "text/html"}
 PAGE = "<html><body><p>story</p></body></html>"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from wiredesk.transforms.safexml import SafeXMLError, local_name, parse_xml_bytes
+from wiredesk.transforms.common.safexml import SafeXMLError, local_name, parse_xml_bytes
 
 LIMIT = 1_000_000
 

@@ -17,14 +17,14 @@ from collections.abc import Callable
 import pytest
 
 from wiredesk.loopback import LoopbackOutlet, Route
-from wiredesk.transforms import politeness as politeness_module
-from wiredesk.transforms.fetch_settings import FetchSettings
-from wiredesk.transforms.http_fetch import FetchConfig, FetchResult, SafeFetcher
-from wiredesk.transforms.politeness import (
+from wiredesk.transforms.fetch import politeness as politeness_module
+from wiredesk.transforms.fetch.http_client import FetchConfig, FetchResult, SafeFetcher
+from wiredesk.transforms.fetch.politeness import (
     Politeness,
     reset_shared_politeness,
     shared_politeness,
 )
+from wiredesk.transforms.fetch.stage_fetcher import FetchSettings
 
 HOLD = 0.2  # seconds each response takes, so concurrent requests overlap at the host
 PAGE = b"<html><head><title>t</title></head><body><p>story</p></body></html>"

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wiredesk.transforms.signatures import Sketch, SketchError, band_keys, sketch_text
-from wiredesk.transforms.syndication_core import compare_sketches
-from wiredesk.transforms.textnorm import body_paragraphs, body_tokens, fold_house_style
+from wiredesk.transforms.dedup.signatures import Sketch, SketchError, band_keys, sketch_text
+from wiredesk.transforms.dedup.syndication import compare_sketches
+from wiredesk.transforms.dedup.textnorm import body_paragraphs, body_tokens, fold_house_style
 
 FIXTURES = Path(__file__).parent / "fixtures" / "syndication"
 
@@ -136,7 +136,7 @@ def test_sketches_are_stable_across_processes() -> None:
     # Persisted state is compared with sketches made by later runs, on other workers:
     # nothing may depend on PYTHONHASHSEED or process state.
     code = (
-        "import sys; from wiredesk.transforms.signatures import sketch_text;"
+        "import sys; from wiredesk.transforms.dedup.signatures import sketch_text;"
         "sys.stdout.write(sketch_text(text=sys.stdin.read()).to_bytes().hex())"
     )
     text = _seed_page()
@@ -190,7 +190,7 @@ def test_sketch_never_raises_and_roundtrips(text: str) -> None:
 def test_minhash_in_blocks_equals_the_whole_matrix(values: list[int], perms: int) -> None:
     import numpy as np
 
-    from wiredesk.transforms.signatures import _hasher
+    from wiredesk.transforms.dedup.signatures import _hasher
 
     hasher = _hasher(perms, 1)
     shingles = np.array(values, dtype=np.uint64)

@@ -9,7 +9,7 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from wiredesk.transforms.state_store import ReadState, WriteState
+from wiredesk.transforms.io.state_store import ReadState, WriteState
 
 TODAY = dt.date(2024, 10, 30)
 

@@ -13,14 +13,14 @@ from apache_beam.transforms.window import TimestampedValue
 
 from wiredesk.loopback import LoopbackOutlet, Route
 from wiredesk.schemas.records import FeedEntry, FeedSource
-from wiredesk.transforms.fetch_settings import FetchSettings
-from wiredesk.transforms.stateful_dedup import (
+from wiredesk.transforms.dedup.stage_stateful import (
     DedupeEntriesStateful,
     KeepFirstSeen,
     PollFeedsStateful,
     day_of,
     expiry_time,
 )
+from wiredesk.transforms.fetch.stage_fetcher import FetchSettings
 
 DAY = 24 * 3600
 T0 = 1_729_641_600  # 2024-10-23T00:00:00Z

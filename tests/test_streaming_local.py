@@ -321,8 +321,8 @@ def test_old_feed_state_files_are_pruned_and_the_newest_kept(tmp_path):
     import datetime as dt
 
     from wiredesk.pipelines.streaming import prune_feed_state
-    from wiredesk.transforms.state_store import STATE_SCHEMAS, latest_feed_rows, read_state_rows
-    from wiredesk.transforms.write_parquet import write_rows_atomically
+    from wiredesk.transforms.io.state_store import STATE_SCHEMAS, latest_feed_rows, read_state_rows
+    from wiredesk.transforms.io.write_table import write_rows_atomically
 
     out = str(tmp_path / "out")
     at = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)

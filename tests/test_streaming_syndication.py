@@ -13,17 +13,17 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
 from wiredesk.schemas.records import Article
-from wiredesk.transforms.signatures import sketch_text
-from wiredesk.transforms.state_store import ReadState
-from wiredesk.transforms.streaming_syndication import StreamingSyndication
-from wiredesk.transforms.syndication_core import (
+from wiredesk.transforms.dedup.signatures import sketch_text
+from wiredesk.transforms.dedup.stage_streaming_syndication import StreamingSyndication
+from wiredesk.transforms.dedup.syndication import (
     DocInfo,
     SyndicationConfig,
     SyndicationIndex,
     assign_streaming,
     story_id_for,
 )
-from wiredesk.transforms.windowed_write import WindowSettings, WriteWindowedState
+from wiredesk.transforms.io.state_store import ReadState
+from wiredesk.transforms.io.windowed_write import WindowSettings, WriteWindowedState
 
 DAY = 24 * 3600
 T0 = 1_729_641_600  # 2024-10-23T00:00:00Z

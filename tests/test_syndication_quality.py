@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from wiredesk.transforms.signatures import Sketch, sketch_text
-from wiredesk.transforms.syndication_core import (
+from wiredesk.transforms.dedup.signatures import Sketch, sketch_text
+from wiredesk.transforms.dedup.syndication import (
     Assignment,
     DocInfo,
     SyndicationConfig,

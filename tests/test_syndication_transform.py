@@ -27,14 +27,14 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from wiredesk.schemas.records import Article
-from wiredesk.transforms.signatures import sketch_text
-from wiredesk.transforms.syndication import (
+from wiredesk.transforms.dedup.signatures import sketch_text
+from wiredesk.transforms.dedup.stage_syndication import (
     DetectSyndication,
     _is_agency_copy,
     assign_stories,
     link_key,
 )
-from wiredesk.transforms.syndication_core import (
+from wiredesk.transforms.dedup.syndication import (
     DocInfo,
     SyndicationConfig,
     SyndicationIndex,
@@ -45,7 +45,7 @@ from wiredesk.transforms.syndication_core import (
     encode_link,
     story_id_for,
 )
-from wiredesk.transforms.write_parquet import NAMESPACE
+from wiredesk.transforms.io.write_table import NAMESPACE
 
 FIXTURE = Path(__file__).parent / "fixtures" / "syndication" / "syndication_docs.json.gz"
 TODAY = dt.date(2024, 10, 24)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from wiredesk.transforms import geo
-from wiredesk.transforms.table_cache import cache_dir, cached_table
+from wiredesk.transforms.common.table_cache import cache_dir, cached_table
+from wiredesk.transforms.enrich import geo
 
 
 class Builder:
@@ -94,6 +94,6 @@ def test_the_cached_gazetteer_equals_a_fresh_build() -> None:
 def test_docstring_example() -> None:
     import doctest
 
-    from wiredesk.transforms import table_cache
+    from wiredesk.transforms.common import table_cache
 
     assert doctest.testmod(table_cache).failed == 0

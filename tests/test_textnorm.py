@@ -8,7 +8,7 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wiredesk.transforms.textnorm import normalize_text
+from wiredesk.transforms.dedup.textnorm import normalize_text
 
 _INVISIBLES = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 

@@ -25,8 +25,8 @@ from wiredesk.demo import SampleOutlets
 from wiredesk.pipelines.options import RunConfig
 from wiredesk.pipelines.unbounded import build_unbounded_graph
 from wiredesk.query import connect
-from wiredesk.transforms.feeds_file import read_feeds_file
-from wiredesk.transforms.windowed_write import WindowSettings, WriteWindowedTable
+from wiredesk.transforms.io.windowed_write import WindowSettings, WriteWindowedTable
+from wiredesk.transforms.sources.feeds_file import read_feeds_file
 
 T0 = 1_729_641_600  # 2024-10-23T00:00:00Z
 AT = dt.datetime(2024, 10, 23, 3, 30, tzinfo=dt.UTC)

@@ -1,4 +1,4 @@
-"""Tests for wiredesk.transforms.urlnorm."""
+"""Tests for wiredesk.transforms.common.urlnorm."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wiredesk.transforms.urlnorm import normalize_url, resolve_link, url_key
+from wiredesk.transforms.common.urlnorm import normalize_url, resolve_link, url_key
 
 
 @pytest.mark.parametrize(
@@ -151,6 +151,6 @@ def test_never_raises_and_is_idempotent(text: str) -> None:
 def test_docstring_examples() -> None:
     import doctest
 
-    import wiredesk.transforms.urlnorm as module
+    import wiredesk.transforms.common.urlnorm as module
 
     assert doctest.testmod(module).failed == 0

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from wiredesk.query import connect
-from wiredesk.transforms.read_wire import NotARegularFile, read_drop_file
+from wiredesk.transforms.sources.stage_wire import NotARegularFile, read_drop_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -122,7 +122,7 @@ def test_a_run_over_a_folder_with_a_pipe_and_a_device_goes_on(tmp_path: Path) ->
 def test_a_file_gone_before_it_is_read_is_counted_and_not_marked_read(tmp_path: Path) -> None:
     from apache_beam.io.filesystem import FileMetadata
 
-    from wiredesk.transforms.read_wire import _ReadWireFileFn
+    from wiredesk.transforms.sources.stage_wire import _ReadWireFileFn
 
     fn = _ReadWireFileFn(wire_dir=str(tmp_path))
     gone = FileMetadata(str(tmp_path / "moved-away.json"), 120, 1_700_000_000.0)

@@ -21,8 +21,8 @@ from wiredesk.cli import main
 from wiredesk.loopback import LoopbackOutlet, Route
 from wiredesk.query import connect
 from wiredesk.schemas.records import FeedSource
-from wiredesk.transforms.extract_page import extract_fragment
-from wiredesk.transforms.wire_parse import parse_wire
+from wiredesk.transforms.extract.page import extract_fragment
+from wiredesk.transforms.sources.wire_parse import parse_wire
 
 WIRE = Path(__file__).parent / "fixtures" / "wire"
 NINJS_FILES = {

@@ -15,7 +15,7 @@ import lxml.html
 import pytest
 
 from wiredesk.schemas.records import FeedEntry, FeedSource, RejectReason
-from wiredesk.transforms.wire_parse import (
+from wiredesk.transforms.sources.wire_parse import (
     WireParseConfig,
     WireParseResult,
     canonical_agency,
@@ -124,7 +124,7 @@ HAND_READ = [
         "2019-08-09T09:30:04Z",
         "NTB",
         None,
-        "no",  # declared "nb": Norwegian is one code, see transforms/langcodes.py
+        "no",  # declared "nb": Norwegian is one code, see transforms/common/langcodes.py
         5,
         "IT-giganten Google har kjøpt en tomt på nærmere 2.000 mål i Skien",
     ),

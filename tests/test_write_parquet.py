@@ -12,7 +12,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from wiredesk.schemas.tables import ARTICLES_SCHEMA, REJECTS_SCHEMA
-from wiredesk.transforms.write_parquet import (
+from wiredesk.transforms.io.write_table import (
     VerifyWritten,
     WriteTable,
     partition_dir,

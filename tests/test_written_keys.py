@@ -6,9 +6,9 @@ import datetime as dt
 
 from wiredesk.schemas.records import Article, FeedEntry, Reject
 from wiredesk.schemas.rows import article_row, duplicate_row
-from wiredesk.transforms.exact_dedup import entry_keys
-from wiredesk.transforms.urlnorm import url_key
-from wiredesk.transforms.written_keys import keys_of_row
+from wiredesk.transforms.common.urlnorm import url_key
+from wiredesk.transforms.dedup.stage_exact import entry_keys
+from wiredesk.transforms.io.written_keys import keys_of_row
 
 NOW = dt.datetime(2024, 10, 23, tzinfo=dt.UTC)
 
@@ -87,7 +87,7 @@ def test_reject_rows_give_back_the_reject_and_entry_keys():
 
 def test_compacted_files_are_recognised_by_their_prefix():
     from wiredesk.compact import MERGED_PREFIX
-    from wiredesk.transforms.written_keys import COMPACTED_PREFIX
+    from wiredesk.transforms.io.written_keys import COMPACTED_PREFIX
 
     assert COMPACTED_PREFIX == MERGED_PREFIX
 
@@ -95,7 +95,7 @@ def test_compacted_files_are_recognised_by_their_prefix():
 def test_only_files_of_runs_without_seen_state_are_unfinished(tmp_path):
     import time
 
-    from wiredesk.transforms.written_keys import unfinished_run_files
+    from wiredesk.transforms.io.written_keys import unfinished_run_files
 
     def touch(*parts: str) -> None:
         path = tmp_path.joinpath(*parts)
@@ -137,8 +137,8 @@ def test_a_streaming_job_with_state_is_not_unfinished(tmp_path):
     """Windowed files (part-<run>-w<end>-p<pane>-...) belong to their job's run id."""
     import time
 
-    from wiredesk.transforms.windowed_write import pane_file_name
-    from wiredesk.transforms.written_keys import unfinished_run_files
+    from wiredesk.transforms.io.windowed_write import pane_file_name
+    from wiredesk.transforms.io.written_keys import unfinished_run_files
 
     def touch(*parts: str) -> None:
         path = tmp_path.joinpath(*parts)

@@ -17,9 +17,9 @@ from apache_beam.testing.util import assert_that, equal_to
 from wiredesk.schemas.records import Article
 from wiredesk.schemas.rows import article_row
 from wiredesk.schemas.tables import ARTICLES_SCHEMA
-from wiredesk.transforms.syndication import _SignFn, assign_stories
-from wiredesk.transforms.written_keys import unfinished_run_files
-from wiredesk.transforms.written_stories import (
+from wiredesk.transforms.dedup.stage_syndication import _SignFn, assign_stories
+from wiredesk.transforms.io.written_keys import unfinished_run_files
+from wiredesk.transforms.io.written_stories import (
     ReadWrittenStories,
     story_rows_of_article,
     unfinished_story_files,

@@ -74,7 +74,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from wiredesk.schemas.tables import TABLE_SCHEMAS
-from wiredesk.transforms.state_store import STATE_SCHEMAS, latest_feed_rows
+from wiredesk.transforms.io.state_store import STATE_SCHEMAS, latest_feed_rows
 
 __all__ = [
     "CompactError",

@@ -13,10 +13,10 @@ import datetime as dt
 import json
 from typing import Any
 
-from wiredesk.transforms.decode import Decoded, decode_html
-from wiredesk.transforms.enrich_core import enrich
-from wiredesk.transforms.extract_page import ExtractError, extract_page
-from wiredesk.transforms.extract_text import content_hash
+from wiredesk.transforms.enrich.article import enrich
+from wiredesk.transforms.extract.page import ExtractError, extract_page
+from wiredesk.transforms.extract.stage import content_hash
+from wiredesk.transforms.fetch.decode import Decoded, decode_html
 
 __all__ = ["extract_file", "is_error"]
 

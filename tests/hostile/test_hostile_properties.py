@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wiredesk.schemas.records import FeedSource
-from wiredesk.transforms.dateline import DEFAULT_CONFIG, parse_dateline
-from wiredesk.transforms.dates import parse_datetime
-from wiredesk.transforms.decode import Decoded, DecodeError, decode_html
-from wiredesk.transforms.extract_page import ExtractedPage, ExtractError, extract_page
-from wiredesk.transforms.feed_parse import parse_feed
-from wiredesk.transforms.urlnorm import TRACKING_PARAMS, url_key
+from wiredesk.transforms.common.dates import parse_datetime
+from wiredesk.transforms.common.urlnorm import TRACKING_PARAMS, url_key
+from wiredesk.transforms.enrich.dateline import DEFAULT_CONFIG, parse_dateline
+from wiredesk.transforms.extract.page import ExtractedPage, ExtractError, extract_page
+from wiredesk.transforms.fetch.decode import Decoded, DecodeError, decode_html
+from wiredesk.transforms.sources.feed_parse import parse_feed
 
 NOW = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
 FEED = FeedSource(url="https://feeds.example.org/hostile.xml")

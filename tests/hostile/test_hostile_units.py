@@ -17,8 +17,8 @@ import pytest
 
 from wiredesk.schemas.records import FeedSource
 from wiredesk.schemas.tables import REGION_SLUGS
-from wiredesk.transforms.feed_parse import parse_feed
-from wiredesk.transforms.write_parquet import partition_dir
+from wiredesk.transforms.io.write_table import partition_dir
+from wiredesk.transforms.sources.feed_parse import parse_feed
 
 NOW = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
 FEED = FeedSource(url="https://x.example/feed")

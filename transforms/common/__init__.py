@@ -1,0 +1,1 @@
+"""Shared by every stage: URLs, dates, language codes, hardened XML, lookup-table caching, metric names."""

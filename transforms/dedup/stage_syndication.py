@@ -1,0 +1,224 @@
+"""DetectSyndication: one canonical row per story, every republication linked.
+
+Each article is signed once (:func:`sketch_text`, in parallel). The sketches,
+small and without text, then meet in one place with the stories restored from
+earlier runs (``stories`` state) and are clustered by
+:func:`cluster_batch`: a copy of a story already written joins it as a
+republication (files are append-only, so the first written copy stays
+canonical); among new copies the wire agency's own copy is canonical, else the
+earliest published. Every version of one wire item (same ``wire["item_id"]``)
+is one story whatever its text, in one run and across runs (the link is kept
+in the ``stories`` state, see ``syndication_core.encode_link``). Assignments are joined back
+to the articles by id.
+
+Outputs (tagged): ``articles`` = canonical Article with ``story_id``,
+``duplicates`` = republication Article with the canonical's ``story_id`` and a
+``similarity``, ``stories`` = state rows (copies and links) this run added.
+
+Example::
+
+    stories = p | ReadState(output=out, kind="stories", horizon_days=7, today=today)
+    synd = enriched | DetectSyndication(restored_stories=stories, today=today, horizon_days=7)
+    canon, dups = synd[DetectSyndication.ARTICLES], synd[DetectSyndication.DUPLICATES]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from wiredesk.schemas.records import Article
+from wiredesk.transforms.dedup.signatures import Sketch, sketch_text
+from wiredesk.transforms.dedup.syndication import (
+    DocInfo,
+    SyndicationConfig,
+    SyndicationIndex,
+    cluster_batch,
+)
+from wiredesk.transforms.enrich.agency import canonical_agency
+from wiredesk.transforms.io.write_table import NAMESPACE
+
+__all__ = ["DetectSyndication", "SignedDoc", "assign_stories", "link_key"]
+
+
+def _is_agency_copy(article: Article) -> bool:
+    """The wire agency's own copy: a wire item, or an article the agency itself published
+    (its outlet or site name is the agency's, in any of its spellings: "The Associated
+    Press", "AP News" and "AP" are one agency)."""
+    if article.is_wire:
+        return True
+    if not article.agency:
+        return False
+    agency = canonical_agency(article.agency) or article.agency
+    for name in (article.source, article.site_name):
+        if name and (name.casefold() == agency.casefold() or canonical_agency(name) == agency):
+            return True
+    return False
+
+
+def link_key(article: Article) -> str | None:
+    """What ties copies together whatever their text: a wire item's version-less id
+    (``wire["item_id"]``), shared by all its versions."""
+    if not article.is_wire or not isinstance(article.wire, dict):
+        return None
+    item_id = article.wire.get("item_id")
+    return f"wire:{item_id}" if isinstance(item_id, str) and item_id.strip() else None
+
+
+# (doc_id, sketch bytes, is_agency_copy, published_at, seen_order, link_key)
+SignedDoc = tuple[str, bytes, bool, Any, int, str | None]
+
+
+def assign_stories(
+    docs: list[SignedDoc],
+    restored: Iterable[dict[str, Any]],
+    *,
+    today: dt.date,
+    horizon_days: int,
+) -> tuple[list[tuple[str, dict[str, Any]]], list[dict[str, Any]]]:
+    """Cluster this run's sketches against the stories restored from earlier runs.
+
+    ``docs`` holds (doc_id, sketch bytes, is_agency_copy, published_at, seen_order,
+    link_key); older 5-tuples without a link key are accepted too.
+    Returns (doc_id, assignment) pairs and the index rows this run added (the
+    state to persist; restored rows are already on disk).
+    """
+    index = SyndicationIndex.from_rows(restored, SyndicationConfig(horizon_days=horizon_days))
+    index.expire_horizon(today)
+    mark = index.mark()
+    infos = [
+        DocInfo(
+            doc_id=doc[0],
+            sketch=Sketch.from_bytes(doc[1]),
+            is_agency_copy=doc[2],
+            published_at=doc[3],
+            seen_order=doc[4],
+            link_key=doc[5] if len(doc) > 5 else None,
+        )
+        for doc in docs
+    ]
+    assignments = [
+        (
+            a.doc_id,
+            {
+                "story_id": a.story_id,
+                "canonical": a.is_canonical,
+                "similarity": a.similarity,
+                "kind": a.kind,
+            },
+        )
+        for a in cluster_batch(infos, index=index, today=today)
+    ]
+    return assignments, index.rows_since(mark)
+
+
+class _SignFn(beam.DoFn):
+    def __init__(self) -> None:
+        self._signed = Metrics.counter(NAMESPACE, "articles_signed")
+
+    def process(self, article: Article) -> Iterator[SignedDoc]:
+        sketch = sketch_text(text=article.text, title=article.title, language=article.language)
+        self._signed.inc()
+        # Ties between equally trusted copies go to the first fetched.
+        order = int(article.fetched_at.timestamp() * 1_000_000)
+        yield (
+            article.url_key,
+            sketch.to_bytes(),
+            _is_agency_copy(article),
+            article.published_at,
+            order,
+            link_key(article),
+        )
+
+
+class _AssignFn(beam.DoFn):
+    def __init__(self, *, today: dt.date, horizon_days: int) -> None:
+        self._today = today
+        self._horizon_days = horizon_days
+        self._restored = Metrics.distribution(NAMESPACE, "syndication_index_restored_rows")
+
+    def process(self, docs: list[SignedDoc], restored: list[dict[str, Any]]) -> Iterator[Any]:
+        self._restored.update(len(restored))
+        assignments, new_rows = assign_stories(
+            docs, restored, today=self._today, horizon_days=self._horizon_days
+        )
+        yield from assignments
+        for row in new_rows:
+            yield beam.pvalue.TaggedOutput(DetectSyndication.STORIES, row)
+
+
+class _RouteFn(beam.DoFn):
+    def __init__(self) -> None:
+        self._stories = Metrics.counter(NAMESPACE, "stories_new")
+        self._dups = Metrics.counter(NAMESPACE, "duplicates_found")
+        self._versions = Metrics.counter(NAMESPACE, "duplicates_same_wire_item")
+
+    def process(self, element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
+        _doc_id, joined = element
+        articles = list(joined["article"])
+        assignments = list(joined["assignment"])
+        if not articles or not assignments:
+            return
+        article, assignment = articles[0], assignments[0]
+        placed = dataclasses.replace(
+            article, story_id=assignment["story_id"], similarity=assignment["similarity"]
+        )
+        if assignment["canonical"]:
+            self._stories.inc()
+            Metrics.counter(NAMESPACE, f"stories_from_{_metric_safe(article.source)}").inc()
+            yield placed
+        else:
+            self._dups.inc()
+            if assignment.get("kind") == "same_item":
+                self._versions.inc()
+            Metrics.counter(NAMESPACE, f"duplicates_from_{_metric_safe(article.source)}").inc()
+            yield beam.pvalue.TaggedOutput(DetectSyndication.DUPLICATES, placed)
+
+
+def _metric_safe(name: str | None) -> str:
+    cleaned = "".join(ch if ch.isalnum() else "_" for ch in (name or "unknown").lower())
+    return cleaned.strip("_")[:60] or "unknown"
+
+
+class DetectSyndication(beam.PTransform):
+    """Article -> canonical Article (``articles``), republication (``duplicates``), state (``stories``)."""
+
+    ARTICLES = "articles"
+    DUPLICATES = "duplicates"
+    STORIES = "stories"
+
+    def __init__(
+        self, *, restored_stories: beam.PCollection, today: dt.date, horizon_days: int
+    ) -> None:
+        super().__init__()
+        self._restored = restored_stories
+        self._today = today
+        self._horizon_days = horizon_days
+
+    def expand(self, articles: beam.PCollection) -> dict[str, beam.PCollection]:
+        keyed = articles | "KeyById" >> beam.Map(lambda a: (a.url_key, a))
+        clustered = (
+            articles
+            | "Sign" >> beam.ParDo(_SignFn())
+            | "Gather" >> beam.combiners.ToList()
+            | "Cluster"
+            >> beam.ParDo(
+                _AssignFn(today=self._today, horizon_days=self._horizon_days),
+                beam.pvalue.AsList(self._restored),
+            ).with_outputs(self.STORIES, main="assignments")
+        )
+        routed = (
+            {"article": keyed, "assignment": clustered["assignments"]}
+            | "Join" >> beam.CoGroupByKey()
+            | "Route" >> beam.ParDo(_RouteFn()).with_outputs(self.DUPLICATES, main=self.ARTICLES)
+        )
+        return {
+            self.ARTICLES: routed[self.ARTICLES],
+            self.DUPLICATES: routed[self.DUPLICATES],
+            self.STORIES: clustered[self.STORIES],
+        }

@@ -1,0 +1,544 @@
+"""Extract an article's body text and metadata from one HTML page (trafilatura).
+
+The page is parsed once with trafilatura's own loader; that tree is read for JSON-LD
+(paywall flag, a precise publication time), handed to ``trafilatura.bare_extraction`` for
+the text, and read for metadata by trafilatura's own readers (title, author, URL,
+htmldate's date, site name), minus the categories, tags and licence wiredesk does not
+store. On 430 benchmark pages that gave the same output as
+``bare_extraction(with_metadata=True)`` at 0.9x its cost; the date search then became a
+fallback (see ``extensive_date_search``).
+
+The chosen configuration is trafilatura's default "balanced" mode with comments left out
+(``trafilatura.extract`` appends reader comments by default; they are not the article),
+run in two steps. trafilatura's own extractor goes first (``fast=True``); its comparison
+with readability and jusText, which costs about a third of a full pass, runs only when
+that first result looks unsure: fewer than 4 paragraphs or 1,000 characters, more tables
+than paragraphs, or leftover page furniture (trafilatura's own triggers for the
+comparison, made stricter). On 252 benchmark pages the comparison changed the text of 8,
+and every page where it helped had at most 3 paragraphs; the gate sends 26 pages (10 %)
+through it. Benchmark F1 (P/R means), ours vs raw ``extract``: 0.966 vs 0.958 on 149
+article-extraction-benchmark pages, 0.944 vs 0.940 on 103 fundus pages (the comparison
+on every page: 0.963 and 0.944; never: 0.966 and 0.926). favor_recall, deduplicate and
+include_tables=False lose on both sets, so none of them is used.
+``bench/extraction_quality.py --compare`` re-checks this after an upgrade. The text keeps
+trafilatura's blocks as paragraphs, joined by blank lines; nothing is dropped.
+
+Example:
+    >>> from wiredesk.transforms.extract.page import extract_page
+    >>> html = ("<html><head><title>Rain in Spain</title></head><body><article>"
+    ...         "<p>" + "The rain in Spain stays mainly in the plain. " * 8 + "</p>"
+    ...         "<p>" + "Forecasters expect more of it next week, they said. " * 6 + "</p>"
+    ...         "</article></body></html>")
+    >>> page = extract_page(html=html, url="https://example.com/rain")
+    >>> page.title, page.text.count("\\n\\n")
+    ('Rain in Spain', 1)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from lxml.html import HtmlElement
+
+from wiredesk.schemas.records import RejectReason
+from wiredesk.transforms.common.langcodes import normalize_language
+
+__all__ = [
+    "DEFAULT",
+    "ExtractConfig",
+    "ExtractError",
+    "ExtractedPage",
+    "extract_fragment",
+    "extract_page",
+]
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtractConfig:
+    """Extraction options; the defaults are the measured choice (module docstring)."""
+
+    favor_precision: bool = False
+    favor_recall: bool = False
+    include_comments: bool = False
+    include_tables: bool = True
+    # fast: never run trafilatura's comparison with readability/jusText. compare_when_unsure:
+    # run it only when the fast pass looks unsure (the thresholds below; measurements in
+    # the module docstring). Both off: compare on every page, as trafilatura does.
+    fast: bool = False
+    compare_when_unsure: bool = True
+    sure_min_paragraphs: int = 4
+    sure_min_chars: int = 1000
+    # htmldate's pattern search in the page text finds dates that markup lacks, but costs
+    # ~8 ms on a page whose URL holds no date, while markup gives a date on 99 % of news
+    # pages: on 149 AEB pages it added a date to one and a time of day to another, and on
+    # 132 fundus pages it changed no date. So it runs only when the markup search finds none.
+    extensive_date_search: bool = True
+    # Pages beyond this are not worth a parse; fetch caps bodies well below it anyway.
+    max_html_chars: int = 8_000_000
+    # Fewer non-space characters than this is a menu or a stub, not an article (trafilatura
+    # falls back to any text it finds: a page of navigation yields "Home").
+    min_text_chars: int = 20
+    # Dates before this are parser noise (htmldate's own floor is 1995).
+    min_year: int = 1990
+
+
+DEFAULT = ExtractConfig()
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtractedPage:
+    """What one page yields: clean text (paragraphs split by blank lines) and metadata."""
+
+    text: str
+    title: str | None = None
+    authors: tuple[str, ...] = ()
+    published_at: dt.datetime | None = None  # aware, UTC
+    language: str | None = None  # declared by the page (html lang, meta), ISO 639-1
+    canonical_url: str | None = None  # absolute http(s)
+    site_name: str | None = None
+    description: str | None = None
+    paywalled: bool | None = None  # schema.org isAccessibleForFree, None when not stated
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtractError:
+    """Why a page gave no article; ``reason`` is a RejectReason value."""
+
+    reason: str  # "empty_text" | "parse_error" | "extract_error" (pool: "extract_timeout")
+    detail: str
+
+
+# htmldate is asked for the time and offset too; a bare date comes back as T00:00:00.
+_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+_MAX_JSON_LD_DEPTH = 12
+# " | ", " - ", " – ", " — ", " * ", " · ", and the full-width bar and colon of Japanese
+# sites and the Hangul "ㅣ" Korean sites use as a bar.
+_TITLE_SEP_RE = re.compile(r"(\s+[|\-–—*·]\s+|\s*[｜：ㅣ]\s*)")
+_DATE_SEGMENT_RE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
+_BYLINE_RE = re.compile(r"^by\s+\w", re.IGNORECASE)
+_HOST_NOISE = frozenset({"www", "com", "net", "org", "co", "news", "edition", "amp", "m"})
+
+
+def extract_page(
+    *, html: str, url: str | None = None, config: ExtractConfig = DEFAULT
+) -> ExtractedPage | ExtractError:
+    """Extract one page; never raises: failures become an :class:`ExtractError`."""
+    try:
+        return _extract(html=html, url=url, config=config)
+    except Exception as err:  # a library bug on one page must not stop the stream
+        LOGGER.debug("extraction failed for %s", url, exc_info=True)
+        return ExtractError(RejectReason.EXTRACT_ERROR.value, f"{type(err).__name__}: {err}"[:500])
+
+
+def _extract(*, html: str, url: str | None, config: ExtractConfig) -> ExtractedPage | ExtractError:
+    # Imported here so that importing this module (e.g. in a Beam graph builder) stays cheap.
+    from trafilatura.core import bare_extraction
+    from trafilatura.settings import Document
+    from trafilatura.utils import load_html
+
+    if not isinstance(html, str):
+        return ExtractError(RejectReason.PARSE_ERROR.value, f"html is {type(html).__name__}")
+    if not html.strip():
+        return ExtractError(RejectReason.PARSE_ERROR.value, "empty document")
+    if len(html) > config.max_html_chars:
+        return ExtractError(
+            RejectReason.EXTRACT_ERROR.value,
+            f"html has {len(html)} chars, limit {config.max_html_chars}",
+        )
+    tree = load_html(html)
+    if tree is None:
+        return ExtractError(RejectReason.PARSE_ERROR.value, "not parseable as HTML")
+
+    # Read the raw tree before trafilatura: its cleaning drops <script> elements.
+    ld_objects = list(_json_ld_objects(tree))
+    declared_lang = _declared_language(tree)
+
+    date_params = {
+        "original_date": True,
+        "extensive_search": False,
+        "max_date": dt.date.today().isoformat(),
+        "outputformat": _DATE_FORMAT,
+    }
+    options: dict[str, Any] = {
+        "url": url,
+        "favor_precision": config.favor_precision,
+        "favor_recall": config.favor_recall,
+        "include_comments": config.include_comments,
+        "include_tables": config.include_tables,
+    }
+    fast_first = config.fast or config.compare_when_unsure
+
+    # trafilatura copies a tree it is given, so ours stays intact.
+    doc = bare_extraction(tree, fast=fast_first, **options)
+    if fast_first and not config.fast and not _looks_sure(doc, config):
+        full = bare_extraction(tree, fast=False, **options)
+        if full is not None:
+            doc = full
+    if doc is None:
+        return ExtractError(RejectReason.EMPTY_TEXT.value, "no main text found")
+    if not isinstance(doc, Document):  # as_dict is off; guards an API drift
+        return ExtractError(RejectReason.EXTRACT_ERROR.value, f"unexpected {type(doc).__name__}")
+
+    text = _paragraphs(doc.text or "")
+    chars = len("".join(text.split()))  # non-space characters
+    if chars < config.min_text_chars:
+        return ExtractError(
+            RejectReason.EMPTY_TEXT.value,
+            f"main text has {chars} characters, fewer than {config.min_text_chars}",
+        )
+
+    meta = _page_metadata(
+        tree, url=url, date_params=date_params, extensive=config.extensive_date_search
+    )
+    return ExtractedPage(
+        text=text,
+        title=_strip_site_suffix(
+            _clean(meta.title), site=_clean(meta.sitename), url=meta.url or url
+        ),
+        authors=_split_authors(meta.author),
+        published_at=_published_at(meta.date, ld_objects, config),
+        language=declared_lang,
+        canonical_url=_canonical_url(tree, page_url=url, fallback=meta.url),
+        site_name=_clean(meta.sitename),
+        description=_clean(meta.description),
+        paywalled=_paywalled(ld_objects),
+    )
+
+
+def _page_metadata(
+    tree: HtmlElement, *, url: str | None, date_params: dict[str, Any], extensive: bool
+) -> Any:
+    """Title, author, URL, date, site name and description, as trafilatura reads them.
+
+    This is ``trafilatura.metadata.extract_metadata`` step for step, minus what wiredesk
+    does not store (categories, tags, licence: their link scans cost 2.8 ms a page, a
+    tenth of extraction, on 430 benchmark pages). Read apart from the text pass, a
+    metadata extractor that raises (htmldate on a hostile date such as "+99:99") costs
+    the metadata, never the text.
+    """
+    from htmldate import find_date
+    from trafilatura.metadata import (
+        META_URL,
+        examine_meta,
+        extract_author,
+        extract_meta_json,
+        extract_sitename,
+        extract_title,
+        extract_url,
+    )
+    from trafilatura.settings import Document
+
+    try:
+        meta = examine_meta(tree)
+        if meta.author and " " not in meta.author:  # a handle, not a name (as upstream)
+            meta.author = None
+        try:
+            meta = extract_meta_json(tree, meta)
+        except Exception:  # upstream tolerates its JSON-LD reader's bugs too
+            LOGGER.debug("JSON-LD metadata failed for %s", url, exc_info=True)
+        meta.title = meta.title or extract_title(tree)
+        meta.author = meta.author or extract_author(tree)
+        meta.url = meta.url or extract_url(tree, url)
+        meta.date = find_date(tree, url=meta.url, **date_params)
+        if meta.date is None and extensive:
+            meta.date = find_date(tree, url=meta.url, **{**date_params, "extensive_search": True})
+        meta.sitename = meta.sitename or extract_sitename(tree)
+        if meta.sitename:
+            meta.sitename = meta.sitename.lstrip("@")
+            if meta.sitename and "." not in meta.sitename and not meta.sitename[0].isupper():
+                meta.sitename = meta.sitename.title()
+        elif meta.url and (match := META_URL.match(meta.url)):
+            meta.sitename = match[1]
+        meta.clean_and_trim()
+        return meta
+    except Exception:
+        LOGGER.debug("metadata extraction failed for %s", url, exc_info=True)
+        return Document()
+
+
+def _looks_sure(doc: Any, config: ExtractConfig) -> bool:
+    """Whether a fast pass's result can skip trafilatura's readability/jusText comparison.
+
+    trafilatura lets readability win when its own text is much shorter, has no paragraph
+    text or is table-dominated, and runs jusText when the body keeps page furniture
+    (``SANITIZED_XPATH``) or is short; this asks the same questions with a wider margin.
+    """
+    from trafilatura.external import SANITIZED_XPATH
+
+    body = getattr(doc, "body", None)
+    if body is None or len(doc.text or "") < config.sure_min_chars:
+        return False
+    paragraphs = len(body.findall(".//p"))
+    return (
+        paragraphs >= config.sure_min_paragraphs
+        and len(body.findall(".//table")) <= paragraphs
+        and not body.xpath(SANITIZED_XPATH)
+    )
+
+
+_BLOCK_TAGS = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt", "td", "th"}
+)
+
+
+def extract_fragment(*, html: str, config: ExtractConfig = DEFAULT) -> ExtractedPage | ExtractError:
+    """Text of an article body that is already clean (a wire item's ``body_html``).
+
+    A wire body has no page chrome to remove, and trafilatura's boilerplate
+    heuristics drop short bodies (a flash, a brief) outright; so the body's
+    block elements are read in order and joined with the same paragraph rules
+    as :func:`extract_page`. Never raises.
+    """
+    try:
+        if len(html) > config.max_html_chars:
+            return ExtractError(RejectReason.PARSE_ERROR.value, "body too large to parse")
+        if not html.strip():
+            return ExtractError(RejectReason.EMPTY_TEXT.value, "the item has no body")
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+        blocks: list[str] = []
+        for element in root.iter():
+            if not isinstance(element.tag, str):
+                continue  # comments, processing instructions
+            if element.tag.lower() in _BLOCK_TAGS and not any(
+                isinstance(child.tag, str) and child.tag.lower() in _BLOCK_TAGS
+                for child in element.iterdescendants()
+            ):
+                blocks.append(" ".join(element.text_content().split()))
+        if not blocks:  # a body of bare text, or only inline markup
+            blocks = [" ".join(root.text_content().split())]
+        text = _paragraphs("\n".join(blocks))
+    except Exception as err:  # lxml on hostile input: a reject, never a crash
+        return ExtractError(RejectReason.PARSE_ERROR.value, f"{type(err).__name__}: {err}"[:300])
+    if sum(not ch.isspace() for ch in text) == 0:
+        return ExtractError(RejectReason.EMPTY_TEXT.value, "the item's body holds no text")
+    return ExtractedPage(text=text)
+
+
+def _paragraphs(raw: str) -> str:
+    # trafilatura ends every block with one newline; the contract wants blank lines between
+    # paragraphs. NFC as trafilatura.extract does, so tokens compare with other copies.
+    lines = (line.strip() for line in unicodedata.normalize("NFC", raw).splitlines())
+    return "\n\n".join(line for line in lines if line)
+
+
+def _clean(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = " ".join(unicodedata.normalize("NFC", value).split())
+    return value or None
+
+
+def _norm_name(value: str) -> str:
+    return "".join(ch for ch in value.casefold() if ch.isalnum())
+
+
+def _strip_site_suffix(title: str | None, *, site: str | None, url: str | None) -> str | None:
+    """Drop a trailing " | Site", " - Site", "：Site" part naming the outlet.
+
+    Only a separator-delimited segment that names the site (its site name, or the host's
+    label such as "techcrunch"), or is just a date or a "by Someone" byline, is removed
+    (up to three such segments); the headline itself is never
+    cut, and a title that would become too short is left as it is.
+    """
+    if not title:
+        return title
+    names = {n for n in (_norm_name(site or ""),) if n}
+    try:
+        host = (urlsplit(url).hostname or "") if url else ""
+    except ValueError:
+        host = ""
+    labels = [lab for lab in host.split(".") if lab not in _HOST_NOISE and len(lab) >= 2]
+    names.update(_norm_name(lab) for lab in labels)
+    result = title
+    for _ in range(3):
+        parts = _TITLE_SEP_RE.split(result)
+        if len(parts) < 3:
+            break
+        head, last = "".join(parts[:-2]).strip(), parts[-1].strip()
+        key = _norm_name(last)
+        # Short names (a host label like "ft") must match whole, or "Soft drinks" would go.
+        is_site = bool(key) and any(
+            key == n or (len(n) >= 4 and n in key) or (len(key) >= 4 and key in n) for n in names
+        )
+        if not (is_site or _DATE_SEGMENT_RE.match(last) or _BYLINE_RE.match(last)) or len(head) < 8:
+            break
+        result = head
+    return result
+
+
+def _split_authors(author: str | None) -> tuple[str, ...]:
+    # trafilatura joins several authors with "; "
+    if not author:
+        return ()
+    parts = (_clean(a) for a in author.split(";"))
+    return tuple(p for p in parts if p)
+
+
+def _absolute_http_url(value: str | None, *, base: str | None) -> str | None:
+    if not value or not isinstance(value, str):
+        return None
+    value = value.strip()
+    try:
+        if base and not urlsplit(value).scheme:
+            value = urljoin(base, value)
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return value
+
+
+def _canonical_url(tree: HtmlElement, *, page_url: str | None, fallback: str | None) -> str | None:
+    """``<link rel=canonical>``, else og:url, else trafilatura's URL (the page URL if none).
+
+    Read here rather than taken from trafilatura alone: it drops a relative canonical link
+    (common) unless an og: tag gives it a base, and then falls back to the fetched URL.
+    """
+    candidates: list[str | None] = []
+    for link in tree.iterfind(".//link[@href]"):
+        if "canonical" in (link.get("rel") or "").lower().split():
+            candidates.append(link.get("href"))
+    for meta in tree.iterfind(".//meta[@content]"):
+        if (meta.get("property") or meta.get("name") or "").lower() == "og:url":
+            candidates.append(meta.get("content"))
+    candidates.append(fallback)
+    for cand in candidates:
+        if absolute := _absolute_http_url(cand, base=page_url):
+            return absolute
+    return None
+
+
+def _declared_language(tree: HtmlElement) -> str | None:
+    candidates = [tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang")]
+    for meta in tree.iterfind(".//head/meta[@content]"):
+        key = (meta.get("http-equiv") or meta.get("property") or meta.get("name") or "").lower()
+        if key in ("content-language", "og:locale", "language", "dc.language"):
+            candidates.append(meta.get("content"))
+    for cand in candidates:
+        if code := normalize_language(cand):
+            return code
+    return None
+
+
+# ---- dates -------------------------------------------------------------------------------
+
+
+def _parse_datetime(value: object) -> dt.datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        parsed = dt.datetime.strptime(value, _DATE_FORMAT)
+    except ValueError:
+        try:
+            # Python 3.11 reads most ISO 8601 forms, "Z" included.
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return parsed
+
+
+def _to_utc(value: dt.datetime) -> dt.datetime:
+    # A time without an offset is taken as UTC: the best guess, and stable across runs.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def _plausible(value: dt.datetime, config: ExtractConfig) -> bool:
+    now = dt.datetime.now(dt.UTC)
+    return value.year >= config.min_year and value <= now + dt.timedelta(days=1)
+
+
+def _published_at(
+    date_str: str | None, ld_objects: list[dict[str, Any]], config: ExtractConfig
+) -> dt.datetime | None:
+    found = _parse_datetime(date_str)
+    if found is None:
+        return None
+    # htmldate often finds only the day; when the page's JSON-LD gives the full time on
+    # that same day, keep the precise one.
+    if found.tzinfo is None and found.time() == dt.time(0):
+        for obj in ld_objects:
+            precise = _parse_datetime(obj.get("datePublished"))
+            if (
+                precise is not None
+                and precise.tzinfo is not None
+                and precise.date() == found.date()
+            ):
+                found = precise
+                break
+    utc = _to_utc(found)
+    return utc if _plausible(utc, config) else None
+
+
+# ---- JSON-LD -----------------------------------------------------------------------------
+
+
+def _json_ld_objects(tree: HtmlElement) -> Iterator[dict[str, Any]]:
+    """Every JSON object in the page's JSON-LD blocks (lists, @graph and nesting flattened)."""
+    for script in tree.iterfind(".//script"):
+        kind = (script.get("type") or "").lower()
+        if not kind.startswith("application/ld+json"):
+            continue
+        raw = (script.text or "").strip()
+        # Some CMSs wrap the block in an HTML comment or CDATA.
+        for prefix, suffix in (("<!--", "-->"), ("<![CDATA[", "]]>")):
+            if raw.startswith(prefix) and raw.endswith(suffix):
+                raw = raw[len(prefix) : -len(suffix)].strip()
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw, strict=False)
+        except (ValueError, RecursionError):
+            continue
+        yield from _walk(data, 0)
+
+
+def _walk(node: object, depth: int) -> Iterator[dict[str, Any]]:
+    if depth > _MAX_JSON_LD_DEPTH:
+        return
+    if isinstance(node, list):
+        for item in node:
+            yield from _walk(item, depth + 1)
+    elif isinstance(node, dict):
+        yield node
+        for key in ("@graph", "mainEntity", "mainEntityOfPage", "hasPart", "itemListElement"):
+            if key in node:
+                yield from _walk(node[key], depth + 1)
+
+
+def _as_bool(value: object) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v in ("true", "yes", "1", "https://schema.org/true", "http://schema.org/true"):
+            return True
+        if v in ("false", "no", "0", "https://schema.org/false", "http://schema.org/false"):
+            return False
+    return None
+
+
+def _paywalled(ld_objects: list[dict[str, Any]]) -> bool | None:
+    """schema.org isAccessibleForFree: any false means paywalled, else any true means free."""
+    seen_free = False
+    for obj in ld_objects:
+        free = _as_bool(obj.get("isAccessibleForFree"))
+        if free is False:
+            return True
+        if free is True:
+            seen_free = True
+    return False if seen_free else None

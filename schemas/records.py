@@ -174,6 +174,11 @@ class Article:
     feed_country: str | None = None
     is_wire: bool = False
     wire: dict[str, Any] | None = None
-    # Set by DetectSyndication.
+    # Set by DetectSyndication (docs/syndication.md, "What a match says").
     story_id: str | None = None
     similarity: float | None = None
+    relation: str | None = None  # a duplicate: exact, republication, trimmed, ... wire_version
+    copy_in_story: float | None = None  # a duplicate: share of it found in the story
+    story_in_copy: float | None = None  # a duplicate: share of the story found in it
+    lede_shared: bool | None = None  # a duplicate: the story's lede is in it
+    related_story_ids: tuple[str, ...] = ()  # a new story: the stories whose text it reuses

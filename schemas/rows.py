@@ -59,6 +59,7 @@ def article_row(article: Article) -> dict[str, Any]:
         "paywalled": article.paywalled,
         "guid": article.guid,
         "is_wire": article.is_wire,
+        "related_story_ids": list(article.related_story_ids),
         # Partition values travel with the row and are dropped by the writer's schema.
         "_day": story_day(article.published_at, article.fetched_at),
         "_region": safe_region_partition(article.region),
@@ -84,6 +85,10 @@ def duplicate_row(article: Article) -> dict[str, Any]:
         "is_wire": article.is_wire,
         "version": None if version is None else str(version),
         "guid": article.guid,
+        "relation": article.relation,
+        "copy_in_story": article.copy_in_story,
+        "story_in_copy": article.story_in_copy,
+        "lede_shared": article.lede_shared,
         "_day": story_day(article.published_at, article.fetched_at),
         "_region": safe_region_partition(article.region),
     }

@@ -70,6 +70,8 @@ ARTICLES_SCHEMA = pa.schema(
         pa.field("paywalled", pa.bool_()),
         pa.field("guid", pa.string()),
         pa.field("is_wire", pa.bool_()),
+        # Syndication (docs/syndication.md): the stories whose text this new story reuses.
+        pa.field("related_story_ids", pa.list_(pa.string())),
     ]
 )
 
@@ -92,6 +94,11 @@ DUPLICATES_SCHEMA = pa.schema(
         pa.field("is_wire", pa.bool_()),
         pa.field("version", pa.string()),
         pa.field("guid", pa.string()),
+        # Syndication (docs/syndication.md): what the match is, and its evidence.
+        pa.field("relation", pa.string()),
+        pa.field("copy_in_story", pa.float64()),
+        pa.field("story_in_copy", pa.float64()),
+        pa.field("lede_shared", pa.bool_()),
     ]
 )
 

@@ -303,13 +303,18 @@ def test_split_run_joins_run_one_stories_through_persisted_rows(
     second = _run(run2, restored)
     # Run 1 is final: its canonicals stay canonical and keep their ids.
     assert all(first[k].story_id == batch[k].story_id or not batch[k].is_canonical for k in first)
-    run1_story: dict[str, str] = {}
+    run1_stories: dict[str, set[str]] = {}
     for d in run1:
-        run1_story.setdefault(d["story"], first[d["doc_id"]].story_id)
+        run1_stories.setdefault(d["story"], set()).add(first[d["doc_id"]].story_id)
     for d in run2:
         a = second[d["doc_id"]]
-        if d["story"] in run1_story:
-            assert a.story_id == run1_story[d["story"]], (d["story"], d["variant"])
+        if d["story"] in run1_stories:
+            # A copy of a story run 1 wrote joins it. Where run 1 held only two copies
+            # that edited the top each its own way (a topped and a rewritten lede, with
+            # no original), neither is the other's copy by the definition
+            # (docs/syndication.md) and run 1 wrote two stories: the copy joins one of
+            # them, and the pair scores below count the split.
+            assert a.story_id in run1_stories[d["story"]], (d["story"], d["variant"])
             assert not a.is_canonical
     gold = {d["doc_id"]: d["story"] for d in docs}
     pred = {

@@ -12,7 +12,11 @@ A :class:`Sketch` holds what syndication detection needs and nothing else:
 * ``samples``: a content-defined sample of the shingle hashes *in document
   order* (about 1 in 2**shift), from which the verifier estimates containment
   both ways and where in each body the shared text starts;
-* ``content_hash``: the hash of the normalized token sequence (exact copies).
+* ``content_hash``: the hash of the normalized token sequence (exact copies);
+* ``para_starts``: where each of the first paragraphs starts, as an index into
+  ``samples``, so that the verifier can say *which paragraph* the shared text starts
+  in, in each body (docs/syndication.md: a copy keeps the story's lede; a follow-up
+  reuses paragraphs from after it, under text of its own).
 
 Hashes are seed-fixed and process-independent (crc32 of tokens, multiply-shift
 MinHash in numpy), so sketches persisted by one run compare with the next.
@@ -49,8 +53,12 @@ U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]
 
 _MAGIC = b"WS"
-_FORMAT = 1
+# Format 1 had no paragraph starts; it is still read (state written by older runs stays
+# matchable until it expires), and compared the way format 1 was.
+_FORMAT = 2
+_FORMATS = (1, 2)
 _HEADER = struct.Struct("<2sBBBIQHHH")  # magic, format, script, shift, n_tokens, hash, 3 lengths
+_PARAS = struct.Struct("<B")  # format 2: number of paragraph starts (uint16 each) after samples
 _SCRIPTS = ("word", "char")
 
 
@@ -64,9 +72,16 @@ class SketchConfig:
     head_perm: int = 16
     head_shingles: int = 40
     # Lede signatures start at each of the first lines of at least this many
-    # tokens: a caption or a headline above the lede then costs one of them.
+    # tokens: a caption or a headline above the lede then costs one of them. The
+    # index files the first ``lede_lines`` of a known copy; a lookup also tries the
+    # next lines of the new copy, where a story's lede sits under new paragraphs
+    # (a write-through update, a topped lede).
     lede_lines: int = 3
+    lookup_lede_lines: int = 6
     lede_min_tokens: int = 8
+    # Paragraph starts kept (lines of at least ``lede_min_tokens`` tokens; a shorter
+    # line, such as a dateline or "Advertisement", belongs to the next paragraph).
+    max_paragraphs: int = 8
     target_samples: int = 128
     max_shift: int = 6
 
@@ -106,6 +121,9 @@ class Sketch:
     minhash: bytes  # uint32 little-endian, num_perm values
     head_minhash: bytes  # uint32 little-endian, head_perm values per lede line (up to 3)
     samples: bytes  # uint32 little-endian, in document order
+    # Index into samples where each of the first paragraphs starts (the first is 0);
+    # empty for a format-1 sketch, which carried none.
+    para_starts: tuple[int, ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -120,6 +138,16 @@ class Sketch:
     def sample_array(self) -> U32:
         return np.frombuffer(self.samples, dtype="<u4")
 
+    def filed(self, config: SketchConfig | None = None) -> Sketch:
+        """The form an index keeps (and ``OUT/_state/stories`` persists): the lede
+        signatures of the first ``lede_lines`` paragraphs only, which are all a known
+        copy is filed and compared under; the new copy's other ones serve its lookup."""
+        cfg = config or DEFAULT_SKETCH_CONFIG
+        keep = cfg.lede_lines * cfg.head_perm * 4
+        if len(self.head_minhash) <= keep:
+            return self
+        return dataclasses.replace(self, head_minhash=self.head_minhash[:keep])
+
     def to_bytes(self) -> bytes:
         header = _HEADER.pack(
             _MAGIC,
@@ -132,7 +160,10 @@ class Sketch:
             len(self.head_minhash) // 4,
             len(self.samples) // 4,
         )
-        return header + self.minhash + self.head_minhash + self.samples
+        paras = _PARAS.pack(len(self.para_starts)) + struct.pack(
+            f"<{len(self.para_starts)}H", *(min(p, 0xFFFF) for p in self.para_starts)
+        )
+        return header + self.minhash + self.head_minhash + self.samples + paras
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Sketch | SketchError:
@@ -143,13 +174,22 @@ class Sketch:
         if len(data) < _HEADER.size:
             return SketchError("truncated", f"{len(data)} bytes")
         magic, fmt, script, shift, n_tokens, chash, n_mh, n_head, n_samp = _HEADER.unpack_from(data)
-        if magic != _MAGIC or fmt != _FORMAT:
+        if magic != _MAGIC or fmt not in _FORMATS:
             return SketchError("bad_format", f"magic={magic!r} format={fmt}")
         if script >= len(_SCRIPTS):
             return SketchError("bad_script", str(script))
         end = _HEADER.size + 4 * (n_mh + n_head + n_samp)
-        if len(data) != end:
-            return SketchError("bad_length", f"{len(data)} bytes, expected {end}")
+        para_starts: tuple[int, ...] = ()
+        total = end
+        if fmt >= 2:
+            if len(data) < end + _PARAS.size:
+                return SketchError("bad_length", f"{len(data)} bytes, no paragraph starts")
+            (n_paras,) = _PARAS.unpack_from(data, end)
+            total = end + _PARAS.size + 2 * n_paras
+            if len(data) == total:
+                para_starts = struct.unpack_from(f"<{n_paras}H", data, end + _PARAS.size)
+        if len(data) != total:
+            return SketchError("bad_length", f"{len(data)} bytes, expected {total}")
         a = _HEADER.size
         b = a + 4 * n_mh
         c = b + 4 * n_head
@@ -161,6 +201,7 @@ class Sketch:
             minhash=data[a:b],
             head_minhash=data[b:c],
             samples=data[c:end],
+            para_starts=tuple(para_starts),
         )
 
 
@@ -288,10 +329,10 @@ def sketch_tokens(
 
 def _sketch_lines(lines: list[list[str]], script: str, config: SketchConfig) -> Sketch:
     hashes: list[int] = []
-    starts: list[int] = []
+    starts: list[int] = []  # token offsets of the paragraphs: lines long enough
     for line in lines:
         h = _raw_token_hashes(line)
-        if len(starts) < config.lede_lines and len(h) >= config.lede_min_tokens:
+        if len(starts) < config.max_paragraphs and len(h) >= config.lede_min_tokens:
             starts.append(len(hashes))
         hashes.extend(h)
     tok = np.array(hashes, dtype=np.uint64)
@@ -299,7 +340,7 @@ def _sketch_lines(lines: list[list[str]], script: str, config: SketchConfig) -> 
 
 
 def _sketch_hashes(
-    tok: U64, n_tokens: int, starts: list[int], script: str, config: SketchConfig
+    tok: U64, n_tokens: int, paragraphs: list[int], script: str, config: SketchConfig
 ) -> Sketch:
     k = config.char_shingle if script == "char" else config.word_shingle
     sh = _shingle_hashes(tok, k)
@@ -309,8 +350,17 @@ def _sketch_hashes(
         shift += 1
     head = _hasher(config.head_perm, 2)
     high = (sh >> np.uint64(32)).astype(np.uint32)
+    # Lede signatures start at the first paragraphs; paragraph starts become sample
+    # indices. A short line above the first paragraph (a dateline) belongs to it.
+    starts = paragraphs[: config.lookup_lede_lines]
+    bounds = [0, *paragraphs[1:]]
     if shift:
-        high = high[(high & np.uint32((1 << shift) - 1)) == 0]
+        kept = (high & np.uint32((1 << shift) - 1)) == 0
+        before = np.concatenate(([0], np.cumsum(kept, dtype=np.int64)))
+        para_starts = tuple(int(before[min(p, n)]) for p in bounds)
+        high = high[kept]
+    else:
+        para_starts = tuple(min(p, n) for p in bounds)
     content_hash = (
         int.from_bytes(hashlib.blake2b(tok.tobytes(), digest_size=8).digest(), "little") & _MASK64
     )
@@ -327,6 +377,7 @@ def _sketch_hashes(
         if n
         else b"",
         samples=high.astype("<u4").tobytes(),
+        para_starts=para_starts if n else (),
     )
 
 
@@ -376,8 +427,14 @@ def _family_keys(values: U32, bands: int, rows: int, salts: U64) -> U64:
     return acc
 
 
-def band_keys(sketch: Sketch, lsh: LshConfig = DEFAULT_LSH_CONFIG) -> U64:
+def band_keys(sketch: Sketch, lsh: LshConfig = DEFAULT_LSH_CONFIG, *, lookup: bool = False) -> U64:
     """LSH bucket keys of a sketch: one uint64 per band, body bands then head bands.
+
+    The index files a copy under the lede signatures of its first
+    ``DEFAULT_SKETCH_CONFIG.lede_lines`` paragraphs; ``lookup=True`` gives the keys of
+    every lede signature the sketch holds, so that a story's lede found under new
+    paragraphs of a later copy (a write-through update) still meets its bucket.
+    The filed keys are a prefix of the lookup keys.
 
     Keys are salted by band, family and script, so one table holds them all.
     An empty sketch has no keys (it never becomes a candidate). Keys are never
@@ -394,6 +451,8 @@ def band_keys(sketch: Sketch, lsh: LshConfig = DEFAULT_LSH_CONFIG) -> U64:
     per_head = lsh.head_bands * lsh.head_rows
     heads = sketch.head_array()
     n_heads = len(heads) // per_head if per_head else 0
+    if not lookup:
+        n_heads = min(n_heads, DEFAULT_SKETCH_CONFIG.lede_lines)
     if n_heads:
         # Every lede signature hashes into the same family: a trimmed copy's first
         # line meets the original's first line wherever a caption pushed it. All

@@ -57,7 +57,7 @@ from apache_beam.utils.timestamp import Timestamp
 from wiredesk.schemas.records import Article
 from wiredesk.transforms.dedup.signatures import Sketch, sketch_text
 from wiredesk.transforms.dedup.stage_stateful import day_of, keyed_side_input
-from wiredesk.transforms.dedup.stage_syndication import link_key
+from wiredesk.transforms.dedup.stage_syndication import link_key, match_fields, place
 from wiredesk.transforms.dedup.syndication import (
     DocInfo,
     SyndicationConfig,
@@ -209,8 +209,13 @@ class _AssignFn(beam.DoFn):
         # Sweep once a day, at the next UTC midnight (event time), even if the key goes idle.
         midnight = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
         sweep.set(Timestamp.from_utc_datetime(midnight))
-        placed = dataclasses.replace(
-            article, story_id=assignment.story_id, similarity=assignment.similarity
+        placed = place(
+            article,
+            {
+                "story_id": assignment.story_id,
+                "similarity": assignment.similarity,
+                **match_fields(assignment),
+            },
         )
         if assignment.is_canonical:
             self._stories.inc()

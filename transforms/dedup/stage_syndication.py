@@ -35,6 +35,7 @@ from apache_beam.metrics import Metrics
 from wiredesk.schemas.records import Article
 from wiredesk.transforms.dedup.signatures import Sketch, sketch_text
 from wiredesk.transforms.dedup.syndication import (
+    Assignment,
     DocInfo,
     SyndicationConfig,
     SyndicationIndex,
@@ -43,7 +44,7 @@ from wiredesk.transforms.dedup.syndication import (
 from wiredesk.transforms.enrich.agency import canonical_agency
 from wiredesk.transforms.io.write_table import NAMESPACE
 
-__all__ = ["DetectSyndication", "SignedDoc", "assign_stories", "link_key"]
+__all__ = ["DetectSyndication", "SignedDoc", "assign_stories", "link_key", "match_fields", "place"]
 
 
 def _is_agency_copy(article: Article) -> bool:
@@ -110,6 +111,7 @@ def assign_stories(
                 "canonical": a.is_canonical,
                 "similarity": a.similarity,
                 "kind": a.kind,
+                **match_fields(a),
             },
         )
         for a in cluster_batch(infos, index=index, today=today)
@@ -165,9 +167,7 @@ class _RouteFn(beam.DoFn):
         if not articles or not assignments:
             return
         article, assignment = articles[0], assignments[0]
-        placed = dataclasses.replace(
-            article, story_id=assignment["story_id"], similarity=assignment["similarity"]
-        )
+        placed = place(article, assignment)
         if assignment["canonical"]:
             self._stories.inc()
             Metrics.counter(NAMESPACE, f"stories_from_{_metric_safe(article.source)}").inc()
@@ -178,6 +178,32 @@ class _RouteFn(beam.DoFn):
                 self._versions.inc()
             Metrics.counter(NAMESPACE, f"duplicates_from_{_metric_safe(article.source)}").inc()
             yield beam.pvalue.TaggedOutput(DetectSyndication.DUPLICATES, placed)
+
+
+def match_fields(a: Assignment) -> dict[str, Any]:
+    """What an assignment adds to its article's row beyond the story: the relation and
+    evidence of a duplicate, the related stories of a new one."""
+    return {
+        "relation": a.relation,
+        "copy_in_story": a.copy_in_story,
+        "story_in_copy": a.story_in_copy,
+        "lede_shared": a.lede_shared,
+        "related_story_ids": list(a.related),
+    }
+
+
+def place(article: Article, assignment: dict[str, Any]) -> Article:
+    """The article with its story, and what its match says (batch and stream alike)."""
+    return dataclasses.replace(
+        article,
+        story_id=assignment["story_id"],
+        similarity=assignment["similarity"],
+        relation=assignment.get("relation"),
+        copy_in_story=assignment.get("copy_in_story"),
+        story_in_copy=assignment.get("story_in_copy"),
+        lede_shared=assignment.get("lede_shared"),
+        related_story_ids=tuple(assignment.get("related_story_ids") or ()),
+    )
 
 
 def _metric_safe(name: str | None) -> str:

@@ -87,6 +87,10 @@ class SyndicationConfig:
     min_shared_tokens: int = 24
     # Both containments at least this: a full republication.
     republication_containment: float = 0.8
+    # A new story that reuses at least this share of its text from a known story (or
+    # two of its paragraphs) lists it in ``related_story_ids``; a shared boilerplate
+    # paragraph is less.
+    min_related_share: float = 0.2
     # Candidates verified per lookup, most LSH hits first.
     max_candidates: int = 48
     # A bucket shared by more copies than this is boilerplate (a credit line, a
@@ -142,7 +146,8 @@ def story_id_for(canonical_doc_id: str) -> str:
 @dataclasses.dataclass(frozen=True)
 class Comparison:
     """How two sketches overlap: containment each way, where the shared text starts
-    in each body and how dense it is between its first and last shared run."""
+    in each body (as a share, in tokens and in paragraphs), whether each body's lede
+    is shared, and how dense the shared text is between its first and last shared run."""
 
     exact: bool
     containment_a: float  # share of a's samples found in b
@@ -155,6 +160,13 @@ class Comparison:
     density_b: float
     shared: int  # shared samples at the common sampling rate
     step: int  # tokens per sample at the common rate
+    # Paragraphs of each body before its shared text (0: its lede is shared), and the
+    # longest run of its paragraphs that are mostly shared. None: a sketch without paragraph starts
+    # (format 1) or a body of one paragraph, where only the token gaps above can tell.
+    para_gap_a: int | None = None
+    para_gap_b: int | None = None
+    reused_paras_a: int = 0
+    reused_paras_b: int = 0
 
 
 def _span(hit: npt.NDArray[np.bool_], window: int) -> tuple[int, int]:
@@ -175,21 +187,144 @@ def _span(hit: npt.NDArray[np.bool_], window: int) -> tuple[int, int]:
     return int(ok_start[0]), end
 
 
+# A paragraph counts as reused when at least this share of its samples is shared; the
+# lede counts as kept when this share of it is (a lede cut to its last sentence).
+_REUSED_PARAGRAPH = 0.5
+_LEDE_KEPT = 0.3
+
+
+def _paragraphs(sketch: Sketch, kept: npt.NDArray[np.bool_] | None, n: int) -> list[int] | None:
+    """The sketch's paragraph starts as indices into its samples at the common rate
+    (``kept``: which of its samples survive thinning), or None when it has fewer than
+    two paragraphs known."""
+    if len(sketch.para_starts) < 2:
+        return None
+    if kept is None:
+        return [min(p, n) for p in sketch.para_starts]
+    before = np.concatenate(([0], np.cumsum(kept, dtype=np.int64)))
+    top = len(kept)
+    return [int(before[min(p, top)]) for p in sketch.para_starts]
+
+
+def _positions(mine: U32, other: U32) -> npt.NDArray[np.int64]:
+    """For each of ``mine``'s samples, where it first occurs in ``other`` (-1: nowhere)."""
+    order = np.argsort(other, kind="stable")
+    ranked = other[order]
+    at = np.searchsorted(ranked, mine)
+    at_clipped = np.minimum(at, len(ranked) - 1)
+    found = (at < len(ranked)) & (ranked[at_clipped] == mine)
+    return np.where(found, order[at_clipped], -1).astype(np.int64)
+
+
+def _unique(samples: U32) -> npt.NDArray[np.bool_]:
+    """Which samples occur once in their body: a phrase the story repeats (a headline-like
+    lede echoed in paragraph three) is no evidence of *where* the shared text starts."""
+    _values, inverse, counts = np.unique(samples, return_inverse=True, return_counts=True)
+    return np.asarray(counts[inverse] == 1)
+
+
+def _lede_in_heads(known: Sketch, new: Sketch, lede_samples: int, step: int) -> bool:
+    """The known body's first lede signature agrees with one of the new body's (one per
+    paragraph, up to six): its lede opens a paragraph of the new body, wherever. A short
+    lede's signature runs on into its second paragraph, which a follow-up may reuse
+    from its own paragraph start: then only a (near) exact agreement counts."""
+    k = DEFAULT_HEAD_PERM
+    short = lede_samples * step < DEFAULT_SKETCH_CONFIG.head_shingles
+    need = k - 1 if short else k // 2
+    kh, nh = known.head_array(), new.head_array()
+    if len(kh) < k or len(nh) < k or len(kh) % k or len(nh) % k:
+        return False
+    agree = (nh.reshape(-1, k) == kh[:k][None, :]).sum(axis=1)
+    return bool(agree.max() >= need)
+
+
+def _paragraph_evidence(
+    hit: npt.NDArray[np.bool_],
+    starts: list[int] | None,
+    where: npt.NDArray[np.int64],
+    unique: npt.NDArray[np.bool_],
+    *,
+    first_shared: int,
+    lede_opens_paragraph: bool = False,
+) -> tuple[int | None, int]:
+    """(paragraphs before the shared text, paragraphs mostly shared) of one body.
+
+    Shares count samples that occur once in the body. ``where``: for each sample, its
+    position in the other body. The lede is kept when its first lede signature opens
+    a paragraph of the other body (``lede_opens_paragraph``), or when enough of the
+    first paragraph is shared (a lede cut to its last sentence keeps a third), the
+    shared text's first dense run (``first_shared``) starts in it, and it comes *in the
+    story's order*: before the first reused paragraph that follows. Stray template
+    phrases ("Japan's Nikkei share average rose") make no dense run there. Otherwise the gap is the first paragraph mostly shared (at
+    least one)."""
+    if starts is None:
+        return None, 0
+    n = len(hit)
+    bounds = [*starts, n]
+    shares, hits = [], []
+    for k in range(len(starts)):
+        lo, hi = bounds[k], max(bounds[k], bounds[k + 1])
+        own = unique[lo:hi]
+        hits.append(int((hit[lo:hi] & own).sum()))
+        shares.append(hits[-1] / int(own.sum()) if own.any() else 0.0)
+    # The longest run of consecutive paragraphs mostly shared: a copy shares paragraphs
+    # in a row; the same page chrome above and below two different stories does not.
+    reused = run = 0
+    for share in shares:
+        run = run + 1 if share >= _REUSED_PARAGRAPH else 0
+        reused = max(reused, run)
+    following = next((k for k in range(1, len(starts)) if shares[k] >= _REUSED_PARAGRAPH), None)
+    lede_at = where[bounds[0] : bounds[1]][
+        hit[bounds[0] : bounds[1]] & unique[bounds[0] : bounds[1]]
+    ]
+    # A lede with no samples at the common rate (short, thinned) says nothing here: the
+    # lede signatures decide, or the first reused paragraph after it.
+    kept_lede = (
+        bounds[1] > 0
+        and first_shared < bounds[1]
+        and ((shares[0] >= _LEDE_KEPT and hits[0] >= 3) or (shares[0] >= 0.6 and hits[0] >= 2))
+    )
+    if kept_lede and following is not None and len(lede_at):
+        span = slice(bounds[following], bounds[following + 1])
+        later = where[span][hit[span] & unique[span]]
+        kept_lede = not len(later) or float(np.median(lede_at)) < float(np.median(later))
+    if kept_lede or lede_opens_paragraph:
+        return 0, reused
+    # Where the shared text starts: the first paragraph after the lede that is mostly
+    # shared and reaches the first dense shared run (a shared promo line above, or a
+    # stray phrase just before, is not where a copy starts).
+    first = next(
+        (
+            k
+            for k in range(1, len(starts))
+            if shares[k] >= _REUSED_PARAGRAPH and bounds[k + 1] > first_shared
+        ),
+        len(starts),
+    )
+    return first, reused
+
+
 def compare_sketches(a: Sketch, b: Sketch) -> Comparison | None:
     """Compare two sketches; ``None`` when they cannot be compared (empty, other script)."""
     if a.is_empty or b.is_empty or a.script != b.script:
         return None
     if a.content_hash == b.content_hash and a.n_tokens == b.n_tokens:
         n = len(a.samples) // 4
-        return Comparison(True, 1.0, 1.0, 0.0, 0.0, 0, 0, 1.0, 1.0, n, 1 << a.shift)
+        paras = len(a.para_starts)
+        return Comparison(
+            True, 1.0, 1.0, 0.0, 0.0, 0, 0, 1.0, 1.0, n, 1 << a.shift, 0, 0, paras, paras
+        )
     shift = max(a.shift, b.shift)
     sa, sb = a.sample_array(), b.sample_array()
+    kept_a = kept_b = None
     if shift:
         mask = np.uint32((1 << shift) - 1)
         if a.shift < shift:
-            sa = sa[(sa & mask) == 0]
+            kept_a = (sa & mask) == 0
+            sa = sa[kept_a]
         if b.shift < shift:
-            sb = sb[(sb & mask) == 0]
+            kept_b = (sb & mask) == 0
+            sb = sb[kept_b]
     if len(sa) == 0 or len(sb) == 0:
         return None
     hit_a = np.isin(sa, sb)
@@ -198,6 +333,20 @@ def compare_sketches(a: Sketch, b: Sketch) -> Comparison | None:
     a0, a1 = _span(hit_a, window)
     b0, b1 = _span(hit_b, window)
     step = 1 << shift
+    starts_a = _paragraphs(a, kept_a, len(sa))
+    starts_b = _paragraphs(b, kept_b, len(sb))
+    # Without paragraph starts on both sides, the token gaps decide (as format 1 did).
+    if starts_a is None or starts_b is None:
+        (gap_a, reused_a), (gap_b, reused_b) = (None, 0), (None, 0)
+    else:
+        gap_a, reused_a = _paragraph_evidence(
+            hit_a, starts_a, _positions(sa, sb), _unique(sa), first_shared=a0,
+            lede_opens_paragraph=_lede_in_heads(a, b, starts_a[1], step),
+        )  # fmt: skip
+        gap_b, reused_b = _paragraph_evidence(
+            hit_b, starts_b, _positions(sb, sa), _unique(sb), first_shared=b0,
+            lede_opens_paragraph=_lede_in_heads(b, a, starts_b[1], step),
+        )  # fmt: skip
     return Comparison(
         exact=False,
         containment_a=float(hit_a.mean()),
@@ -210,37 +359,43 @@ def compare_sketches(a: Sketch, b: Sketch) -> Comparison | None:
         density_b=float(hit_b[b0:b1].mean()) if b1 > b0 else 0.0,
         shared=int(hit_a.sum()),
         step=step,
+        para_gap_a=gap_a,
+        para_gap_b=gap_b,
+        reused_paras_a=reused_a,
+        reused_paras_b=reused_b,
     )
 
 
 @dataclasses.dataclass(frozen=True)
 class Verdict:
+    """What a new copy is to a known one (docs/syndication.md, "The definition").
+
+    ``kind``: ``exact`` (same normalized body), ``republication`` (each mostly
+    contains the other), ``trimmed`` (the copy is contained in the story), ``extended``
+    (the copy contains the story and adds to it), ``edited`` (neither contains the
+    other, the lede is kept or replaced), ``related`` (a new story that reuses the
+    known one's text: not the same story) or ``different``.
+    """
+
     same: bool
     similarity: float  # containment of the more-contained body in the other
-    kind: str  # "exact", "republication", "partial", "extended", "edited", "different"
+    kind: str
+    copy_in_story: float = 0.0  # share of the new copy found in the known one
+    story_in_copy: float = 0.0  # share of the known copy found in the new one
+    lede_shared: bool = False  # the known copy's lede is in the new one
+
+    @property
+    def related(self) -> bool:
+        return self.kind == "related"
 
 
-def verify(a: Sketch, b: Sketch, config: SyndicationConfig = DEFAULT_CONFIG) -> Verdict:
-    """Are ``a`` (the new copy) and ``b`` (a known copy) the same story?
+_DIFFERENT = Verdict(False, 0.0, "different")
 
-    Same story when the shared text (1) starts near the top of *both* bodies
-    (lead gap), (2) is dense between its first and last shared run in at least
-    one body (a copy, not a common template or a shared quote), and (3) is
-    a substantial part of at least one body (containment).
 
-    Kinds: ``exact`` (same normalized body), ``republication`` (each mostly
-    contains the other: chrome, house style, light edits), ``partial`` (``a``
-    is contained in ``b``: a trimmed copy), ``extended`` (``a`` contains ``b``:
-    an update that appends paragraphs, a topped lede), ``edited`` (a rewritten
-    lede and the like), ``different``.
-    """
-    cmp = compare_sketches(a, b)
-    if cmp is None:
-        return Verdict(False, 0.0, "different")
-    if cmp.exact:
-        return Verdict(True, 1.0, "exact")
-    similarity = max(cmp.containment_a, cmp.containment_b)
-    lead_ok = all(
+def _keeps_lede_by_tokens(cmp: Comparison, config: SyndicationConfig) -> bool:
+    """Format-1 sketches and one-paragraph bodies: the shared text starts near the top
+    of both bodies, as a share of each or within about a paragraph of tokens."""
+    return all(
         frac <= config.max_lead_gap
         or (tokens <= config.max_lead_gap_tokens and frac <= config.max_lead_gap_short)
         for frac, tokens in (
@@ -248,24 +403,62 @@ def verify(a: Sketch, b: Sketch, config: SyndicationConfig = DEFAULT_CONFIG) -> 
             (cmp.lead_gap_b, cmp.lead_gap_tokens_b),
         )
     )
-    same = (
-        lead_ok
-        and cmp.shared * cmp.step >= config.min_shared_tokens
-        and similarity >= config.min_containment
+
+
+def verify(a: Sketch, b: Sketch, config: SyndicationConfig = DEFAULT_CONFIG) -> Verdict:
+    """Is ``a`` (the new copy) the same story as ``b`` (a known, earlier copy)?
+
+    docs/syndication.md defines it; in short, ``a`` is a copy of ``b``'s story when
+    it reuses ``b``'s text in ``b``'s order (dense, not a shared template) and
+
+    * keeps ``b``'s lede (anywhere: under a new top paragraph, a write-through
+      update's new paragraphs, cut to its last sentence, in another house style), or
+    * puts at most one paragraph of its own in place of ``b``'s first one or two
+      (a rewritten lede);
+
+    and the reuse is substantial: most of one body is in the other, or the lede and
+    at least one more paragraph. A new story that reuses ``b``'s paragraphs from after
+    its lede, under text of its own (a follow-up, a backgrounder, an analysis), is
+    ``related``: its own story, linked to ``b``.
+    """
+    cmp = compare_sketches(a, b)
+    if cmp is None:
+        return _DIFFERENT
+    if cmp.exact:
+        return Verdict(True, 1.0, "exact", 1.0, 1.0, True)
+    similarity = max(cmp.containment_a, cmp.containment_b)
+    copied = (
+        cmp.shared * cmp.step >= config.min_shared_tokens
         and max(cmp.density_a, cmp.density_b) >= config.min_density
     )
-    if not same:
-        return Verdict(False, similarity, "different")
-    rep = config.republication_containment
-    if min(cmp.containment_a, cmp.containment_b) >= rep:
-        kind = "republication"
-    elif cmp.containment_a >= rep:
-        kind = "partial"
-    elif cmp.containment_b >= rep:
-        kind = "extended"
+    if not copied:
+        return Verdict(False, round(similarity, 4), "different")
+    if cmp.para_gap_a is None or cmp.para_gap_b is None:
+        lede_shared = _keeps_lede_by_tokens(cmp, config)
+        keeps_story = lede_shared
+        substantial = similarity >= config.min_containment
     else:
-        kind = "edited"
-    return Verdict(True, round(similarity, 4), kind)
+        lede_shared = cmp.para_gap_b == 0
+        # The lede kept, or at most one paragraph of the copy's own in place of the
+        # story's first one or two.
+        keeps_story = lede_shared or (cmp.para_gap_a <= 1 and cmp.para_gap_b <= 2)
+        substantial = similarity >= config.min_containment or cmp.reused_paras_b >= 2
+    evidence = (round(cmp.containment_a, 4), round(cmp.containment_b, 4), lede_shared)
+    if keeps_story and substantial:
+        rep = config.republication_containment
+        if min(cmp.containment_a, cmp.containment_b) >= rep:
+            kind = "republication"
+        elif cmp.containment_a >= rep:
+            kind = "trimmed"
+        elif cmp.containment_b >= rep:
+            kind = "extended"
+        else:
+            kind = "edited"
+        return Verdict(True, round(similarity, 4), kind, *evidence)
+    reuses = cmp.reused_paras_b >= 2 or cmp.containment_a >= config.min_related_share
+    if reuses:
+        return Verdict(False, round(similarity, 4), "related", *evidence)
+    return Verdict(False, round(similarity, 4), "different", *evidence)
 
 
 # -- LSH buckets -----------------------------------------------------------------
@@ -383,11 +576,28 @@ def _plausible(a: Sketch, b: Sketch) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class Match:
-    """A known story a sketch belongs to."""
+    """A known story a sketch belongs to, and the verdict that says why."""
 
     story_id: str
     similarity: float
     kind: str
+    verdict: Verdict
+
+
+def _best_match(found: Sequence[tuple[int, str, Verdict]]) -> Match | None:
+    """The story of the best same-story verdict: highest similarity, ties to the
+    smaller story id (deterministic)."""
+    same = [f for f in found if f[2].same]
+    if not same:
+        return None
+    _e, story_id, v = min(same, key=lambda f: (-f[2].similarity, f[1]))
+    return Match(story_id=story_id, similarity=v.similarity, kind=v.kind, verdict=v)
+
+
+def _related_ids(found: Sequence[tuple[int, str, Verdict]]) -> list[str]:
+    """Stories with a related verdict and no same-story verdict, sorted."""
+    same = {sid for _e, sid, v in found if v.same}
+    return sorted({sid for _e, sid, v in found if v.related and sid not in same})
 
 
 class SyndicationIndex:
@@ -458,6 +668,8 @@ class SyndicationIndex:
         self, story_id: str, sketch: Sketch, blob: bytes, day: int, keys: U64 | None = None
     ) -> None:
         entry = len(self._story)
+        if sketch.head_minhash != (filed := sketch.filed()).head_minhash:
+            sketch, blob = filed, filed.to_bytes()
         self._story.append(story_id)
         self._day.append(day)
         self._blob.append(blob)
@@ -510,7 +722,7 @@ class SyndicationIndex:
         if sketch.is_empty:
             return []
         hits = self._bands.query(
-            band_keys(sketch, self.config.lsh) if keys is None else keys,
+            band_keys(sketch, self.config.lsh, lookup=True) if keys is None else keys,
             max_bucket=self.config.max_bucket_size,
         )
         out: list[int] = []
@@ -525,28 +737,36 @@ class SyndicationIndex:
                     out.append(e)
         return out
 
-    def matches(self, sketch: Sketch, keys: U64 | None = None) -> list[tuple[int, str, Verdict]]:
-        """Every verified (entry, story_id, verdict) for ``sketch``."""
+    def comparisons(
+        self, sketch: Sketch, keys: U64 | None = None
+    ) -> list[tuple[int, str, Verdict]]:
+        """Every (entry, story_id, verdict) for ``sketch`` that is the same story or a
+        related one (a new story reusing the entry's text)."""
         out = []
         for e in self.candidates(sketch, keys):
             known = self._sketch(e)
             if not _plausible(sketch, known):
                 continue
             v = verify(sketch, known, self.config)
-            if v.same:
+            if v.same or v.related:
                 out.append((e, self._story[e], v))
         return out
+
+    def matches(self, sketch: Sketch, keys: U64 | None = None) -> list[tuple[int, str, Verdict]]:
+        """Every verified (entry, story_id, verdict) of the same story as ``sketch``."""
+        return [m for m in self.comparisons(sketch, keys) if m[2].same]
 
     def match(self, sketch: Sketch, keys: U64 | None = None) -> Match | None:
         """The known story ``sketch`` is a copy of, or None. Never raises on a valid sketch."""
         if not isinstance(sketch, Sketch):
             return None
-        found = self.matches(sketch, keys)
-        if not found:
-            return None
-        # Highest similarity wins; ties go to the smaller story id (deterministic).
-        _e, story_id, v = min(found, key=lambda f: (-f[2].similarity, f[1]))
-        return Match(story_id=story_id, similarity=v.similarity, kind=v.kind)
+        return _best_match(self.comparisons(sketch, keys))
+
+    def related_to(self, sketch: Sketch, keys: U64 | None = None) -> list[str]:
+        """Known stories whose text ``sketch`` reuses without being their copy."""
+        if not isinstance(sketch, Sketch):
+            return []
+        return _related_ids(self.comparisons(sketch, keys))
 
     # ---- bounding ----
     def expire(self, before_day: dt.date) -> int:
@@ -674,6 +894,28 @@ class Assignment:
     is_canonical: bool
     similarity: float  # 1.0 for a canonical copy
     kind: str  # "canonical", "same_item" (joined by link key) or a Verdict kind
+    # The evidence of a duplicate (docs/syndication.md, "What a match says").
+    copy_in_story: float | None = None
+    story_in_copy: float | None = None
+    lede_shared: bool | None = None
+    # A canonical copy: the stories whose text this new story reuses.
+    related: tuple[str, ...] = ()
+
+    @property
+    def relation(self) -> str | None:
+        """The ``duplicates.relation`` of a non-canonical copy: ``exact``,
+        ``republication``, ``trimmed``, ``extended``, ``edited`` or ``wire_version``."""
+        if self.is_canonical:
+            return None
+        return "wire_version" if self.kind == "same_item" else self.kind
+
+
+def _joined(doc_id: str, story_id: str, v: Verdict) -> Assignment:
+    """The assignment of a copy that joins ``story_id`` on verdict ``v``."""
+    return Assignment(
+        doc_id, story_id, False, v.similarity, v.kind, v.copy_in_story, v.story_in_copy,
+        v.lede_shared,
+    )  # fmt: skip
 
 
 _FAR_FUTURE = dt.datetime.max.replace(tzinfo=dt.UTC)
@@ -734,7 +976,9 @@ def cluster_batch(
     doc_of_entry: list[int] = []
     result: dict[int, Assignment] = {}
     keyed: dict[str, str] = {}  # link key -> story id, in this batch
-    keys_of: dict[int, U64] = {}  # band keys of each doc, computed once
+    keys_of: dict[int, U64] = {}  # lookup band keys of each doc, computed once
+    related_prior: dict[str, list[str]] = {}  # new story -> stories of earlier runs
+    related_pairs: set[tuple[str, str]] = set()  # (later, earlier) stories of this batch
     order = sorted(range(len(docs)), key=lambda k: _priority(docs[k]))
     for i in order:
         d = docs[i]
@@ -744,14 +988,8 @@ def cluster_batch(
         usable = isinstance(sketch, Sketch) and not sketch.is_empty
         if known is not None:
             # Another version of an item already placed: its story, whatever the text.
-            sim = 0.01
-            if usable:
-                assert isinstance(sketch, Sketch)
-                sim = max(
-                    index.similarity_to_story(sketch, known) if index is not None else 0.0,
-                    batch.similarity_to_story(sketch, known),
-                )
-            result[i] = Assignment(d.doc_id, known, False, sim, "same_item")
+            comparable = sketch if usable and isinstance(sketch, Sketch) else None
+            result[i] = _same_item(d.doc_id, known, comparable, index, batch)
             if usable:
                 assert isinstance(sketch, Sketch)
                 members.setdefault(known, []).append(len(doc_of_entry))
@@ -766,40 +1004,105 @@ def cluster_batch(
                 keyed[key] = sid
             continue
         assert isinstance(sketch, Sketch)
-        keys = keys_of[i] = band_keys(sketch, cfg.lsh)
-        prior = index.match(sketch, _same_lsh(index, cfg, keys)) if index is not None else None
+        keys = keys_of[i] = band_keys(sketch, cfg.lsh, lookup=True)
+        found_prior = (
+            index.comparisons(sketch, _same_lsh(index, cfg, keys)) if index is not None else []
+        )
+        prior = _best_match(found_prior)
         if prior is not None:
             sid = prior.story_id
-            result[i] = Assignment(d.doc_id, sid, False, prior.similarity, prior.kind)
+            result[i] = _joined(d.doc_id, sid, prior.verdict)
         else:
-            joined = _join_batch_story(
-                sketch, batch, members, canonical_entry, exclude=None, keys=keys
-            )
+            found = batch.comparisons(sketch, keys)
+            joined = _join_batch_story(found, members, canonical_entry, exclude=None)
             if joined is not None:
                 sid, v = joined
-                result[i] = Assignment(d.doc_id, sid, False, v.similarity, v.kind)
+                result[i] = _joined(d.doc_id, sid, v)
             else:
                 sid = story_id_for(key or d.doc_id)
                 result[i] = Assignment(d.doc_id, sid, True, 1.0, "canonical")
                 canonical_entry[sid] = len(doc_of_entry)
+                related_prior[sid] = _related_ids(found_prior)
+                related_pairs.update((sid, other) for other in _related_ids(found))
         if key:
             keyed[key] = sid
         members.setdefault(sid, []).append(len(doc_of_entry))
         doc_of_entry.append(i)
-        batch._append(sid, sketch, sketch.to_bytes(), 0, keys)
+        batch._append(sid, sketch, sketch.to_bytes(), 0, _filed(keys, cfg))
     merged = _merge_late_joiners(docs, batch, members, canonical_entry, doc_of_entry, result)
     for i, a in list(result.items()):
         if a.story_id in merged:  # a doc outside the batch index (no usable sketch)
             result[i] = dataclasses.replace(a, story_id=merged[a.story_id])
+    _attach_related(docs, result, related_prior, related_pairs, merged)
     if index is not None:
         for i in order:
             sketch = docs[i].sketch
             day = _day_of(docs[i], today)
             if isinstance(sketch, Sketch):
-                index.add(result[i].story_id, sketch, day, _same_lsh(index, cfg, keys_of.get(i)))
+                lookup_keys = keys_of.get(i)
+                filed = _filed(lookup_keys, cfg) if lookup_keys is not None else None
+                index.add(result[i].story_id, sketch, day, _same_lsh(index, cfg, filed))
             if docs[i].link_key:
                 index.link(str(docs[i].link_key), result[i].story_id, day)
     return [result[i] for i in range(len(docs))]
+
+
+def _filed(lookup_keys: U64, cfg: SyndicationConfig) -> U64:
+    """The keys a copy is filed under: the prefix of its lookup keys that holds the body
+    bands and the lede bands of its first ``lede_lines`` paragraphs."""
+    lsh = cfg.lsh
+    filed = lsh.body_bands + lsh.head_bands * DEFAULT_SKETCH_CONFIG.lede_lines
+    return lookup_keys[:filed]
+
+
+def _same_item(
+    doc_id: str,
+    story_id: str,
+    sketch: Sketch | None,
+    index: SyndicationIndex | None,
+    batch: SyndicationIndex,
+) -> Assignment:
+    """Another version of a wire item already placed: its story whatever the text, with
+    the measured overlap as evidence (never below 0.01: the same item)."""
+    sim = 0.01
+    if sketch is not None:
+        sim = max(
+            index.similarity_to_story(sketch, story_id) if index is not None else 0.0,
+            batch.similarity_to_story(sketch, story_id),
+        )
+    return Assignment(doc_id, story_id, False, sim, "same_item")
+
+
+def _attach_related(
+    docs: Sequence[DocInfo],
+    result: dict[int, Assignment],
+    related_prior: Mapping[str, list[str]],
+    related_pairs: set[tuple[str, str]],
+    merged: Mapping[str, str],
+) -> None:
+    """Give each new story's canonical row the stories whose text it reuses.
+
+    Stories of earlier runs are older. Within the batch a pair is oriented by the
+    canonical copies' publication times: the later story reuses the earlier one's
+    text (the canonical order already put the earlier first, unless an agency copy
+    came first)."""
+    canonical_doc = {a.story_id: i for i, a in result.items() if a.is_canonical}
+    related: dict[str, set[str]] = {sid: set(ids) for sid, ids in related_prior.items()}
+    for later, earlier in related_pairs:
+        later, earlier = merged.get(later, later), merged.get(earlier, earlier)
+        if later == earlier or later not in canonical_doc or earlier not in canonical_doc:
+            continue
+        t_later = docs[canonical_doc[later]].published_at
+        t_earlier = docs[canonical_doc[earlier]].published_at
+        if t_later is not None and t_earlier is not None and _aware(t_later) < _aware(t_earlier):
+            later, earlier = earlier, later
+        related.setdefault(later, set()).add(earlier)
+    for sid, ids in related.items():
+        i = canonical_doc.get(merged.get(sid, sid))
+        if i is None or not ids:
+            continue
+        ids = {merged.get(x, x) for x in ids} - {result[i].story_id}
+        result[i] = dataclasses.replace(result[i], related=tuple(sorted(ids)))
 
 
 def _same_lsh(index: SyndicationIndex, cfg: SyndicationConfig, keys: U64 | None) -> U64 | None:
@@ -828,7 +1131,8 @@ def _merge_late_joiners(
         if entry == 0 or sid not in members:
             continue
         sketch = batch._sketch(entry)
-        joined = _join_batch_story(sketch, batch, members, canonical_entry, exclude=sid)
+        found = batch.comparisons(sketch)
+        joined = _join_batch_story(found, members, canonical_entry, exclude=sid)
         if joined is None:
             continue
         target, v = joined
@@ -839,12 +1143,10 @@ def _merge_late_joiners(
             members[target].append(e)
             i = doc_of_entry[e]
             old = result[i]
-            result[i] = Assignment(
-                old.doc_id,
-                target,
-                False,
-                v.similarity if e == entry else old.similarity,
-                v.kind if e == entry else old.kind,
+            result[i] = (
+                _joined(old.doc_id, target, v)
+                if e == entry
+                else dataclasses.replace(old, story_id=target, is_canonical=False)
             )
         batch._by_story.setdefault(target, []).extend(batch._by_story.pop(sid, []))
         del canonical_entry[sid]
@@ -856,23 +1158,21 @@ def _merge_late_joiners(
 
 
 def _join_batch_story(
-    sketch: Sketch,
-    batch: SyndicationIndex,
+    found: Sequence[tuple[int, str, Verdict]],
     members: Mapping[str, list[int]],
     canonical_entry: Mapping[str, int],
     *,
     exclude: str | None,
-    keys: U64 | None = None,
 ) -> tuple[str, Verdict] | None:
-    """The story ``sketch`` may join among those with copies in the batch: it must
-    match the story's canonical copy or at least half of its copies in the batch,
-    so that one stray match never chains two stories."""
-    found: dict[str, list[tuple[int, Verdict]]] = {}
-    for e, sid, v in batch.matches(sketch, keys):
-        if sid != exclude:
-            found.setdefault(sid, []).append((e, v))
+    """The story a copy may join among those with copies in the batch (``found``: its
+    comparisons with them): it must match the story's canonical copy or at least half
+    of its copies in the batch, so that one stray match never chains two stories."""
+    by_story: dict[str, list[tuple[int, Verdict]]] = {}
+    for e, sid, v in found:
+        if sid != exclude and v.same:
+            by_story.setdefault(sid, []).append((e, v))
     eligible: list[tuple[float, str, Verdict]] = []
-    for sid, hits in found.items():
+    for sid, hits in by_story.items():
         size = len(members.get(sid, ()))
         with_canonical = canonical_entry.get(sid) in {e for e, _ in hits}
         if with_canonical or 2 * len(hits) >= size:
@@ -888,36 +1188,41 @@ def assign_streaming(
     doc: DocInfo, index: SyndicationIndex, *, today: dt.date | None = None
 ) -> Assignment:
     """Streaming: the first copy seen of a story stays canonical (files are append-only);
-    every later copy joins it. The index is updated in place."""
+    every later copy joins it. A new story lists the known stories whose text it reuses.
+    The index is updated in place."""
     today = today or dt.datetime.now(dt.UTC).date()
     sketch = doc.sketch
     day = _day_of(doc, today)
     key = doc.link_key or None
     usable = isinstance(sketch, Sketch) and not sketch.is_empty
     known = index.story_for_key(key)
-    keys = band_keys(sketch, index.config.lsh) if isinstance(sketch, Sketch) else None
+    lookup = (
+        band_keys(sketch, index.config.lsh, lookup=True) if isinstance(sketch, Sketch) else None
+    )
+    keys = _filed(lookup, index.config) if lookup is not None else None
     if known is not None:
-        sim = 0.01
+        comparable = sketch if usable and isinstance(sketch, Sketch) else None
+        assigned = _same_item(doc.doc_id, known, comparable, None, index)
         if usable:
             assert isinstance(sketch, Sketch)
-            sim = index.similarity_to_story(sketch, known)
             index.add(known, sketch, day, keys)
         index.link(str(key), known, day)
-        return Assignment(doc.doc_id, known, False, sim, "same_item")
+        return assigned
     if not usable:
         sid = story_id_for(key or doc.doc_id)
         if key:
             index.link(key, sid, day)
         return Assignment(doc.doc_id, sid, True, 1.0, "canonical")
     assert isinstance(sketch, Sketch)
-    m = index.match(sketch, keys)
+    found = index.comparisons(sketch, lookup)
+    m = _best_match(found)
     if m is not None:
         index.add(m.story_id, sketch, day, keys)
         if key:
             index.link(key, m.story_id, day)
-        return Assignment(doc.doc_id, m.story_id, False, m.similarity, m.kind)
+        return _joined(doc.doc_id, m.story_id, m.verdict)
     sid = story_id_for(key or doc.doc_id)
     index.add(sid, sketch, day, keys)
     if key:
         index.link(key, sid, day)
-    return Assignment(doc.doc_id, sid, True, 1.0, "canonical")
+    return Assignment(doc.doc_id, sid, True, 1.0, "canonical", related=tuple(_related_ids(found)))

@@ -75,7 +75,8 @@ def story_rows_of_article(row: Mapping[str, Any]) -> list[dict[str, Any]]:
         text=row.get("text") or "", title=row.get("title"), language=row.get("language")
     )
     if not sketch.is_empty:
-        rows.append({"story_id": story_id, "day": day, "sketch": sketch.to_bytes()})
+        # The form the index persists (the lede signatures it files a copy under).
+        rows.append({"story_id": story_id, "day": day, "sketch": sketch.filed().to_bytes()})
     url = row.get("url")
     if row.get("is_wire") and isinstance(url, str) and url.strip():
         key = f"wire:{canonical_item_id(url)}"

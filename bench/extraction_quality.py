@@ -6,10 +6,11 @@ side by side, then times extraction in-process and through an ExtractorPool.
 
     python bench/extraction_quality.py                       # the fixtures in tests/
     python bench/extraction_quality.py \\
-        --aeb /work/shared/corpus/extraction/article-extraction-benchmark \\
-        --fundus /work/shared/corpus/extraction/fundus --compare --workers 2
+        --aeb AEB_CHECKOUT --fundus FUNDUS_CORPUS --compare --workers 2
 
-``--aeb DIR`` takes upstream's layout (html/*.html.gz, ground-truth.json[.gz]);
+``--aeb DIR`` takes upstream's layout (html/*.html.gz, ground-truth.json[.gz]): a checkout
+of https://github.com/scrapinghub/article-extraction-benchmark (the commit in
+tests/fixtures/extraction/aeb/LICENSE-NOTE.md);
 ``--fundus DIR`` takes either a corpus with manifest.json or the fixture expected.json.
 ``--compare`` also scores the trafilatura options we considered (precision, recall, fast,
 no tables, comments kept) so the choice in extract_page can be re-checked after an upgrade.

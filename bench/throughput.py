@@ -2,7 +2,7 @@
 
     python bench/throughput.py                 # 1,068 pages (178 fixture pages x 6), 3 rounds
     python bench/throughput.py --quick         # 12 pages, 1 round, default config only (smoke)
-    python bench/throughput.py --corpus /work/shared/corpus/extraction --pages 2000
+    python bench/throughput.py --corpus DIR --pages 2000   # more pages: *.html(.gz) below DIR
 
 Each round measures, on the same HTML strings:
 

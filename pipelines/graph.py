@@ -1,4 +1,4 @@
-"""The wiredesk graph (DESIGN.md, "The flow"), built from a RunConfig.
+"""The wiredesk graph (docs/architecture.md, "The flow"), built from a RunConfig.
 
 Batch (``--once``) and each local streaming cycle run exactly this graph:
 

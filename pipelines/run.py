@@ -2,7 +2,7 @@
 
 Locally the engine is chosen explicitly: Beam's FnApiRunner (what the
 DirectRunner uses for batch). The DirectRunner itself would first try to
-download Prism from the internet on every run (NOTES.md) and, on a machine
+download Prism from the internet on every run (docs/decisions.md, "Runners") and, on a machine
 that can reach it, silently run on a different engine. ``--runner=PrismRunner``
 (where its binary is installed), ``DataflowRunner``, ``FlinkRunner`` and the
 others are passed to Beam unchanged.
@@ -245,7 +245,7 @@ def run(argv: Sequence[str] | None = None) -> RunSummary:
     check_output_writable(config.output)
     streaming = config.streaming or bool(options.view_as(StandardOptions).streaming)
     if streaming and not is_local_runner(options):
-        # A managed runner runs the graph unbounded (DESIGN.md); this returns once
+        # A managed runner runs the graph unbounded (docs/architecture.md); this returns once
         # the job is submitted. Locally, --streaming is pipelines/streaming.py.
         started = time.monotonic()
         run_unbounded(

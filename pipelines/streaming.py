@@ -1,7 +1,7 @@
 """Local ``--streaming``: one bounded poll cycle after another until stopped.
 
 The Python DirectRunner cannot run the unbounded graph on this machine (no
-window fires before the source ends; NOTES.md), so locally each cycle is a
+window fires before the source ends; docs/decisions.md, "Runners"), so locally each cycle is a
 complete batch run of the same graph into the same OUT. What must survive
 between cycles (validators, poll schedules, seen URLs, story sketches) is kept
 with the output, so a cycle never adds a duplicate row, a late republication

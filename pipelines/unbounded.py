@@ -1,6 +1,6 @@
 """The unbounded graph: ``--streaming`` on a managed runner (Dataflow, Flink, Spark).
 
-DESIGN.md, "Streaming, here and on a managed runner". The stage transforms
+docs/architecture.md, "Unbounded, for Dataflow". The stage transforms
 are the batch graph's (FetchArticle, ExtractText, Enrich, and the pure feed
 poll :func:`poll_one_feed`); what only works on a bounded run is replaced:
 

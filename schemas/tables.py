@@ -1,4 +1,4 @@
-"""pyarrow schemas of the three output tables (DESIGN.md, "Output").
+"""pyarrow schemas of the three output tables (docs/output-contract.md, "Tables").
 
 The ``date`` and ``region`` partition columns are *not* in the file schemas:
 they live in the hive folder names and readers (DuckDB ``hive_partitioning``,

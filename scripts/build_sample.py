@@ -1,10 +1,21 @@
-"""Rebuild ``wiredesk/sample/`` (the offline demo) from the shared corpus.
+"""Rebuild ``wiredesk/sample/`` (the offline demo) from a corpus folder.
 
 Run by a maintainer, never at run time: ``python scripts/build_sample.py
---corpus ../shared/corpus``. It copies a handful of real pages (Zyte's
+--corpus CORPUS``. It copies a handful of real pages (Zyte's
 article-extraction-benchmark, MIT) and the seed story, and writes the feeds
 that list them as templates whose ``{outlet:NAME}`` markers the demo replaces
 with its loopback servers' addresses.
+
+CORPUS holds, under these names (the sources are in wiredesk/sample/LICENSE-NOTE.md):
+
+* ``extraction/article-extraction-benchmark/``: ``html/*.html.gz`` and
+  ``ground-truth.json`` of https://github.com/scrapinghub/article-extraction-benchmark
+  (commit 4a3bc979f76c0df73cb95fe272e2fc1b96f9f010, MIT);
+* ``feeds/feedparser/illformed/rss_incomplete_cdata.xml`` from feedparser's tests,
+  https://github.com/kurtmckee/feedparser (commit a22c5521cbb109871f1a2318948581901bd47e26,
+  BSD-2-Clause), at ``tests/illformed/rss_incomplete_cdata.xml``;
+* ``seed/reuters-via-japan-news.txt``: the page text of the project's seed case, a Reuters
+  story (SEOUL, 23 October 2024) as The Japan News republished it.
 """
 
 from __future__ import annotations
@@ -160,7 +171,7 @@ def _json_feed(title: str, link: str, items: list[dict[str, str]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--corpus", default="../shared/corpus")
+    parser.add_argument("--corpus", required=True, help="the corpus folder (see the docstring)")
     args = parser.parse_args()
     corpus = Path(args.corpus)
     aeb = corpus / "extraction" / "article-extraction-benchmark"

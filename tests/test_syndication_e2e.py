@@ -2,7 +2,7 @@
 
 The pages (``tests/fixtures/syndication/chrome``, made by
 ``build_chrome_fixtures.py``) are real story bodies set into other real pages'
-chrome, with the variations and hard negatives of DESIGN.md. Six outlets serve
+chrome, with the variations and hard negatives of docs/syndication.md. Six outlets serve
 them on loopback (127.0.0.61-66), one RSS feed each; ``wiredesk run --once``
 reads them; the output is read back with DuckDB and scored against the gold
 story labels as pairs of URLs in the same story (articles + duplicates).

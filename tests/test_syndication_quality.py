@@ -1,7 +1,7 @@
 """Quality gate for syndication detection over the real-text fixture set.
 
 The fixtures (``tests/fixtures/syndication``, built by ``build_fixtures.py``) hold
-real stories with every positive variation of DESIGN.md and every hard
+real stories with every positive variation of docs/syndication.md and every hard
 negative, each doc labelled with its gold story and the variant that made it.
 Floors are pinned: pair precision >= 0.99 and pair recall >= 0.97.
 """

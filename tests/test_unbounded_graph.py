@@ -1,7 +1,7 @@
 """The unbounded graph under TestStream: windows fire, files are final, late data, restart.
 
 The poll clock is replaced by a TestStream of ticks (the Python DirectRunner
-cannot run an endless PeriodicImpulse here, NOTES.md); everything after it is
+cannot run an endless PeriodicImpulse here, docs/decisions.md); everything after it is
 the graph Dataflow runs. The outlets are the bundled sample's, on loopback.
 """
 

@@ -2,7 +2,7 @@
 
 Installed, ``wiredesk.pipelines``, ``wiredesk.transforms`` and ``wiredesk.schemas``
 are ordinary subpackages. In a source checkout they live at the top of the
-repository (the layout the design card fixes), so the package path is extended
+repository (docs/architecture.md, "Layout"), so the package path is extended
 to find them there too: the tree works uninstalled, as an editable install and
 as a wheel alike.
 """

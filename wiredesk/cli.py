@@ -1,4 +1,4 @@
-"""The ``wiredesk`` command line (DESIGN.md, "Command line").
+"""The ``wiredesk`` command line (docs/output-contract.md, "Command line").
 
     wiredesk run --feeds FEEDS --output OUT [--once | --streaming] [options] [beam options]
     wiredesk demo [--output OUT]
@@ -31,7 +31,7 @@ def _fail(message: str, code: int = 2) -> int:
 
 
 def _configure_logging(verbose: bool) -> None:
-    # Importing apache_beam configures the root logger already (NOTES.md): force.
+    # Importing apache_beam configures the root logger already (docs/decisions.md): force.
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -75,7 +75,7 @@ def _cmd_run(argv: Sequence[str]) -> int:
             verbose = True
     _configure_logging(verbose)
     # Beam's own --streaming would turn the local batch engine into a streaming
-    # one; wiredesk's --streaming means "poll cycles until stopped" (DESIGN.md).
+    # one; wiredesk's --streaming means "poll cycles until stopped" (docs/architecture.md).
     streaming = "--streaming" in args
     args = ["--streaming-mode" if a == "--streaming" else a for a in args]
     once = "--once" in args

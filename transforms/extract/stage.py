@@ -67,7 +67,7 @@ def to_article(page: FetchedPage, extracted: ExtractedPage) -> Article:
         feed_url=entry.feed_url,
         title=extracted.title or entry.title,
         text=extracted.text,
-        # Order of trust (DESIGN.md): the page, then the feed or wire item.
+        # Order of trust (docs/output-contract.md): the page, then the feed or wire item.
         published_at=extracted.published_at or entry.published_at,
         fetched_at=page.fetched_at,
         language=entry.language if entry.is_wire and entry.language else extracted.language,

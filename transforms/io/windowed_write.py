@@ -15,7 +15,7 @@ it and the watermark waits for it, so rows are never late there; the setting
 guards against a source that emits behind the watermark.
 
 Why not ``WriteToParquet(triggering_frequency=…)``: it truncates the last
-window's file (NOTES.md). Why not ``WriteTable`` alone: it names files per
+window's file (docs/decisions.md, "Writing files"). Why not ``WriteTable`` alone: it names files per
 window but not per pane, so a late pane would replace the on-time file.
 
 Example::

@@ -6,7 +6,7 @@ Names are ``part-<run_id>-<shard>.parquet``: unique per run (a second run never
 overwrites the first) and deterministic within one (a retried bundle rewrites
 the same file instead of adding a second copy of its rows).
 
-Why not ``WriteToParquet`` or ``fileio.WriteToFiles``: see NOTES.md — the first
+Why not ``WriteToParquet`` or ``fileio.WriteToFiles``: see docs/decisions.md, "Writing files" — the first
 truncates the last streaming window, the second reports success while leaving
 data in ``.temp`` folders when a destination holds a ``/``.
 
@@ -239,7 +239,7 @@ class _CheckExists(beam.DoFn):
 
 
 class VerifyWritten(beam.PTransform):
-    """Check that every file a writer reported really exists (NOTES.md: a failed
+    """Check that every file a writer reported really exists (docs/decisions.md: a failed
     local rename is only logged at DEBUG by Beam's own sinks)."""
 
     def expand(self, written: beam.PCollection) -> beam.PCollection:

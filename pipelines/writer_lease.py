@@ -31,6 +31,8 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
+from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
+
 from wiredesk.pipelines.options import RunConfig
 from wiredesk.transforms.io.lease import (
     STREAM_JOB_MODE,
@@ -56,10 +58,10 @@ _DEFAULT_WAIT = {"once": 300.0, "streaming": 0.0, STREAM_JOB_MODE: 0.0}
 
 
 def _is_dry_run(beam_args: Sequence[str]) -> bool:
-    for arg in beam_args:
-        if arg == "--dry_run" or arg.lower() in ("--dry_run=true", "--dry_run=1"):
-            return True
-    return False
+    """Whether the runner will submit nothing: read as Beam reads it (any value is true)."""
+    if not any(arg.startswith("--dry_run") for arg in beam_args):
+        return False
+    return bool(PipelineOptions(list(beam_args)).view_as(TestOptions).dry_run)
 
 
 def _timing(config: RunConfig, mode: str) -> LeaseTiming:

@@ -421,7 +421,8 @@ class WriterLease:
 
     def _conditional_write(self, record: LeaseRecord, if_generation: int) -> int | None:
         """Write ``record`` over ``if_generation``; a write of ours that landed although
-        the store reported otherwise (a retried upload) is recognised by its token."""
+        the store reported otherwise (a retried upload meeting itself) is recognised by
+        its bytes, which hold this acquisition's token and this heartbeat."""
         data = record.to_bytes()
         generation = self._store.write(data, if_generation=if_generation)
         if generation is not None:

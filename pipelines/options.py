@@ -165,6 +165,21 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         action="store_true",
     ),
     OptionSpec(
+        "wait-for-lock",
+        "Seconds to wait for another writer of OUT to finish before stopping with exit code 75 "
+        "(default 300 with --once, 0 with --streaming).",
+        type=float,
+        regex=_SECONDS,
+    ),
+    OptionSpec(
+        "lease-heartbeat",
+        "Seconds between renewals of the writer lease on OUT; a lease not renewed for four "
+        "of them is taken over.",
+        type=float,
+        default=15.0,
+        regex=_POSITIVE_SECONDS,
+    ),
+    OptionSpec(
         "run-id",
         "Name part that makes this run's files unique (default: time + random).",
         regex=r"^[A-Za-z0-9_-]{1,64}$",
@@ -208,6 +223,8 @@ _LIMITS: tuple[tuple[str, float, bool], ...] = (
     ("per_host_delay", 0, True),
     ("extract_workers", 0, True),  # 0: one per core
     ("extract_timeout", 0, False),
+    ("wait_for_lock", 0, True),  # None: the mode's default
+    ("lease_heartbeat", 0, False),
 )
 
 
@@ -239,6 +256,8 @@ class RunConfig:
     extract_workers: int = 0
     extract_timeout: float = 30.0
     ignore_robots: bool = False
+    wait_for_lock: float | None = None
+    lease_heartbeat: float = 15.0
     run_id: str = dataclasses.field(default_factory=new_run_id)
     today: dt.date = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
 
@@ -247,6 +266,8 @@ class RunConfig:
         # with the option's name (a zero poll interval used to surface as a traceback).
         for name, floor, inclusive in _LIMITS:
             value = getattr(self, name)
+            if value is None:
+                continue
             too_low = value < floor if inclusive else value <= floor
             if not math.isfinite(value) or too_low:
                 bound = f"at least {floor}" if inclusive else f"more than {floor}"
@@ -279,5 +300,7 @@ class RunConfig:
             extract_workers=wd.extract_workers,
             extract_timeout=wd.extract_timeout,
             ignore_robots=bool(wd.ignore_robots),
+            wait_for_lock=wd.wait_for_lock,
+            lease_heartbeat=wd.lease_heartbeat,
             run_id=wd.run_id or new_run_id(),
         )

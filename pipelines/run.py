@@ -28,6 +28,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 
 from wiredesk.pipelines.graph import build_graph
 from wiredesk.pipelines.options import RunConfig
+from wiredesk.pipelines.writer_lease import check_no_other_writer, stream_job_mark, writer_lease
 from wiredesk.schemas.records import FeedSource
 from wiredesk.transforms.extract.stage import prestart_pool
 from wiredesk.transforms.io.write_table import NAMESPACE
@@ -42,6 +43,7 @@ __all__ = [
     "load_feeds",
     "run",
     "run_cycle",
+    "run_once",
     "run_unbounded",
 ]
 
@@ -155,7 +157,9 @@ def run_unbounded(
     options.view_as(StandardOptions).streaming = True
     pipeline = beam.Pipeline(options=options)
     build_unbounded_graph(pipeline, config, feeds)
-    return pipeline.run()
+    # The job outlives this process: OUT is marked as its own (pipelines/writer_lease.py).
+    with stream_job_mark(config, beam_args=beam_args):
+        return pipeline.run()
 
 
 def launch(argv: Sequence[str]) -> Any:
@@ -170,6 +174,7 @@ def launch(argv: Sequence[str]) -> Any:
         return run_unbounded(config=config, feeds=feeds, beam_args=args)
     pipeline = beam.Pipeline(runner=_runner_for(options), options=options)
     build_graph(pipeline, config, feeds)
+    check_no_other_writer(config, beam_args=args)  # the launcher cannot hold it for the job
     return pipeline.run()
 
 
@@ -223,6 +228,22 @@ def run_cycle(
     return summary
 
 
+def run_once(
+    *, config: RunConfig, feeds: Sequence[FeedSource], beam_args: Sequence[str] = ()
+) -> RunSummary:
+    """``--once``: :func:`run_cycle` holding the writer lease on OUT, taken before any state
+    is read and given back after the state is written. Raises LeaseBusy (exit 75) when
+    another writer still holds OUT after ``--wait-for-lock`` seconds."""
+    with writer_lease(config, mode="once", beam_args=beam_args) as lease:
+        summary = run_cycle(config=config, feeds=feeds, beam_args=beam_args)
+    if lease is not None and lease.lost:
+        raise RunError(
+            f"lost the writer lease on OUT to {lease.lost_to} while writing (this run stalled "
+            "past the lease expiry); check OUT for rows written twice"
+        )
+    return summary
+
+
 def _remove_stale_temporaries(output: str) -> None:
     """Delete hidden ``.tmp-`` files left by a worker that died mid-write (never ours in flight:
     this runs after the run finished)."""
@@ -254,4 +275,4 @@ def run(argv: Sequence[str] | None = None) -> RunSummary:
             beam_args=list(argv or []),
         )
         return RunSummary(run_id=config.run_id, seconds=time.monotonic() - started, counters={})
-    return run_cycle(config=config, feeds=feeds, beam_args=list(argv or []))
+    return run_once(config=config, feeds=feeds, beam_args=list(argv or []))

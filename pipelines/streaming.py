@@ -46,6 +46,7 @@ from apache_beam.io.filesystems import FileSystems
 from wiredesk.pipelines.graph import schedule_for
 from wiredesk.pipelines.options import RunConfig, new_run_id
 from wiredesk.pipelines.run import RunSummary, run_cycle
+from wiredesk.pipelines.writer_lease import holding_writer_lease
 from wiredesk.schemas.records import FeedSource
 from wiredesk.transforms.io.state_store import latest_feed_rows, read_state_rows, state_glob
 from wiredesk.transforms.sources.poll_schedule import (
@@ -175,6 +176,7 @@ def prune_feed_state(*, output: str, keep: int = 3) -> int:
     return len(stale)
 
 
+@holding_writer_lease(new_stop=StopFlag)  # one writer lease on OUT around every cycle
 def run_streaming(
     *,
     config: RunConfig,

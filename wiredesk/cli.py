@@ -17,7 +17,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from wiredesk.transforms.io.lease import LeaseBusy
+
 __all__ = ["main"]
+
+_EXIT_LEASE_BUSY = (
+    75  # EX_TEMPFAIL, as pipelines/writer_lease.EXIT_LEASE_BUSY (no Beam import here)
+)
 
 _RUN_USAGE = (
     "wiredesk run --feeds FEEDS --output OUT [--once | --streaming] [options] [beam options]\n"
@@ -107,10 +113,12 @@ def _cmd_run(argv: Sequence[str]) -> int:
         from wiredesk.pipelines.streaming import run_streaming
 
         return run_streaming(config=config, feeds=feeds, beam_args=args)
-    from wiredesk.pipelines.run import run_cycle
+    from wiredesk.pipelines.run import run_once
 
     try:
-        summary = run_cycle(config=config, feeds=feeds, beam_args=args)
+        summary = run_once(config=config, feeds=feeds, beam_args=args)
+    except LeaseBusy:
+        raise  # main(): one line, exit 75
     except RunError as exc:
         return _fail(str(exc))
     except Exception as exc:  # the run itself broke (disk full, a failed rename): one line
@@ -219,7 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = _COMMANDS.get(args[0])
     if command is None:
         return _fail(f"unknown command {args[0]!r}; one of: {', '.join(_COMMANDS)}")
-    return command(args[1:])
+    try:
+        return command(args[1:])
+    except LeaseBusy as exc:  # another run writes into OUT (transforms/io/lease.py)
+        return _fail(str(exc), _EXIT_LEASE_BUSY)
 
 
 if __name__ == "__main__":  # pragma: no cover

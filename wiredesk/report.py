@@ -66,7 +66,8 @@ td.url { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace
          font-size: 12px; min-width: 16em; overflow-wrap: anywhere; }
 td.url b { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
            font-size: 13px; }
-td.error { min-width: 12em; }
+td.error { min-width: 10em; max-width: 20em; overflow-wrap: anywhere; }
+td.when { white-space: nowrap; }
 .status { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px;
           color: #fff; white-space: nowrap; }
 .status.ok { background: var(--ok); } .status.not_modified { background: var(--info); }
@@ -265,10 +266,10 @@ def _feeds_section(data: ReportData) -> str:
                 f'<td class="url"><b>{_e(f.title or "")}</b><br>{_e(f.feed_url)}</td>',
                 _status_badge(f),
                 f'<td class="error">{_e(f.last_error or "")}</td>',
-                _e(_when(f.last_polled_at)),
+                f'<td class="when">{_e(_when(f.last_polled_at))}<br>'
+                f"{_e(_when(f.next_poll_at))}</td>",
                 _num(f.consecutive_failures),
                 _num(f.items_last_poll),
-                _e(_when(f.next_poll_at)),
                 _num(f.stories),
                 _num(f.duplicates),
                 _num(f.rejects),
@@ -280,17 +281,16 @@ def _feeds_section(data: ReportData) -> str:
             "feed",
             "last status",
             "error",
-            "last polled",
+            "last poll / next poll",
             "failures in a row",
             "items last poll",
-            "next poll",
             "stories",
             "duplicates",
             "rejects",
             "rejects by reason",
         ],
         rows,
-        numeric=(4, 5, 7, 8, 9),
+        numeric=(4, 5, 6, 7, 8),
     )
     note = (
         "Every feed of the feeds file of the latest run (the <code>feeds</code> table of "

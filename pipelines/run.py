@@ -31,6 +31,7 @@ from wiredesk.pipelines.options import RunConfig
 from wiredesk.pipelines.writer_lease import check_no_other_writer, stream_job_mark, writer_lease
 from wiredesk.schemas.records import FeedSource
 from wiredesk.transforms.extract.stage import prestart_pool
+from wiredesk.transforms.io.feed_list import record_feed_list
 from wiredesk.transforms.io.write_table import NAMESPACE
 from wiredesk.transforms.sources.feeds_file import FeedsFileConfig, FeedsFileError, read_feeds_file
 
@@ -170,6 +171,7 @@ def launch(argv: Sequence[str]) -> Any:
     options = PipelineOptions(args)
     config = RunConfig.from_options(options)
     feeds = load_feeds(config.feeds) if config.feeds else []
+    record_feed_list(output=config.output, feeds=feeds, run_id=config.run_id)
     if config.streaming:
         return run_unbounded(config=config, feeds=feeds, beam_args=args)
     pipeline = beam.Pipeline(runner=_runner_for(options), options=options)
@@ -264,6 +266,7 @@ def run(argv: Sequence[str] | None = None) -> RunSummary:
     config = RunConfig.from_options(options)
     feeds = load_feeds(config.feeds) if config.feeds else []
     check_output_writable(config.output)
+    record_feed_list(output=config.output, feeds=feeds, run_id=config.run_id)
     streaming = config.streaming or bool(options.view_as(StandardOptions).streaming)
     if streaming and not is_local_runner(options):
         # A managed runner runs the graph unbounded (docs/architecture.md); this returns once

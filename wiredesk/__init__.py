@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import os
 
+from wiredesk import quiet as _quiet
+
+# Before anything imports apache_beam (see wiredesk/quiet.py).
+_quiet.install()
+
 __version__ = "0.1.0"
 __all__ = ["__version__"]
 

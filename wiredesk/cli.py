@@ -3,6 +3,7 @@
     wiredesk run --feeds FEEDS --output OUT [--once | --streaming] [options] [beam options]
     wiredesk demo [--output OUT]
     wiredesk query OUT "SQL"
+    wiredesk report OUT [--output FILE.html] [--since DATE]
     wiredesk extract FILE.html [--url U]
     wiredesk compact OUT [--older-than 1h]
 
@@ -91,6 +92,7 @@ def _cmd_run(argv: Sequence[str]) -> int:
 
     from wiredesk.pipelines.options import RunConfig
     from wiredesk.pipelines.run import RunError, check_output_writable, load_feeds
+    from wiredesk.transforms.io.feed_list import record_feed_list
 
     try:
         config = RunConfig.from_options(PipelineOptions(args))
@@ -99,7 +101,9 @@ def _cmd_run(argv: Sequence[str]) -> int:
     try:
         feeds = load_feeds(config.feeds) if config.feeds else []
         check_output_writable(config.output)
-    except RunError as exc:
+        # The feeds table lists every feed of the file, the ones never polled too.
+        record_feed_list(output=config.output, feeds=feeds, run_id=config.run_id)
+    except (RunError, OSError) as exc:
         return _fail(str(exc))
     from wiredesk.pipelines.run import is_local_runner, run_unbounded
 
@@ -153,7 +157,7 @@ def _cmd_demo(argv: Sequence[str]) -> int:
 def _cmd_query(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="wiredesk query",
-        description="DuckDB over OUT; tables: articles, duplicates, rejects.",
+        description="DuckDB over OUT; tables: articles, duplicates, rejects, feeds.",
     )
     parser.add_argument("output")
     parser.add_argument("sql")
@@ -166,6 +170,24 @@ def _cmd_query(argv: Sequence[str]) -> int:
     except QueryError as exc:
         return _fail(str(exc))
     return 0
+
+
+def _cmd_report(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="wiredesk report",
+        description="One self-contained HTML page: stories, agencies, syndication, feed health.",
+    )
+    parser.add_argument("output")
+    parser.add_argument(
+        "--output", dest="path", default=None, help="the HTML file (default OUT/report.html)"
+    )
+    parser.add_argument(
+        "--since", default=None, help="only stories and rejects of DATE (YYYY-MM-DD) or later"
+    )
+    args = parser.parse_args(list(argv))
+    from wiredesk.report import report_command
+
+    return report_command(output=args.output, path=args.path, since=args.since)
 
 
 def _cmd_extract(argv: Sequence[str]) -> int:
@@ -209,6 +231,7 @@ _COMMANDS = {
     "run": _cmd_run,
     "demo": _cmd_demo,
     "query": _cmd_query,
+    "report": _cmd_report,
     "extract": _cmd_extract,
     "compact": _cmd_compact,
 }

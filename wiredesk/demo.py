@@ -151,4 +151,7 @@ def run_demo(*, output: str) -> int:
         code = main(argv)
     if code == 0:
         _show(output)
+        from wiredesk.report import write_report
+
+        print(f"\nReport (open it in a browser): {write_report(output=output)}")
     return code

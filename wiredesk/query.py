@@ -1,8 +1,9 @@
-"""``wiredesk query OUT "SQL"``: DuckDB over the output, with the three tables as views.
+"""``wiredesk query OUT "SQL"``: DuckDB over the output, with the tables as views.
 
 Each table is a view over ``OUT/<table>/**/*.parquet`` with hive partitioning,
 so ``date`` and ``region`` come back as columns. A table with no files yet is
 an empty view with the right columns, so queries never fail for lack of data.
+``feeds`` is the health of every feed of the feeds file (wiredesk/feeds_table.py).
 
 Example::
 
@@ -21,6 +22,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from wiredesk.feeds_table import create_feeds_view
 from wiredesk.schemas.tables import TABLE_SCHEMAS
 
 __all__ = ["QueryError", "connect", "run_query"]
@@ -41,7 +43,7 @@ def _has_files(output: str, table: str) -> bool:
 
 
 def connect(output: str) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with views ``articles``, ``duplicates`` and ``rejects``."""
+    """A DuckDB connection with views ``articles``, ``duplicates``, ``rejects`` and ``feeds``."""
     if "://" not in output and not os.path.isdir(output):
         raise QueryError(f"no such output folder: {output}")
     con = duckdb.connect()
@@ -56,6 +58,7 @@ def connect(output: str) -> duckdb.DuckDBPyConnection:
             empty = _empty_with_partitions(schema, with_region=table != "rejects")
             con.register(f"_{table}_empty", empty)
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM _{table}_empty")
+    create_feeds_view(con, output)
     return con
 
 

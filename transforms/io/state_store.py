@@ -76,6 +76,10 @@ STATE_SCHEMAS: dict[str, pa.Schema] = {
             pa.field("last_new_at", pa.timestamp("us", tz="UTC")),
             pa.field("last_status", pa.string()),
             pa.field("listing_hash", pa.string()),
+            # How the last poll went (transforms/sources/feed_health.py): the feeds table.
+            pa.field("last_error", pa.string()),
+            pa.field("last_error_detail", pa.string()),
+            pa.field("items_last_poll", pa.int64()),
         ]
     ),
 }

@@ -34,6 +34,7 @@ from wiredesk.schemas.records import FeedSource, Reject, RejectReason, Stage, ut
 from wiredesk.transforms.dedup.stage_exact import entry_keys
 from wiredesk.transforms.fetch.stage_fetcher import FetchingDoFn, FetchSettings
 from wiredesk.transforms.io.write_table import NAMESPACE
+from wiredesk.transforms.sources.feed_health import health_fields
 from wiredesk.transforms.sources.feed_parse import parse_feed
 from wiredesk.transforms.sources.poll_schedule import (
     PollStatus,
@@ -67,6 +68,14 @@ class PollOutcome:
     # Why items were not passed on: feed_parse's no_link/bad_link/duplicate/over_limit,
     # wire_parse's not_text/no_body/withdrawn.
     skipped_reasons: Mapping[str, int] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # The one place the health fields of the feed's state row are filled
+        # (transforms/sources/feed_health.py), whichever path built the outcome.
+        if self.state is not None:
+            self.state.update(
+                health_fields(status=self.status, entries=len(self.entries), rejects=self.rejects)
+            )
 
     @property
     def skipped(self) -> int:

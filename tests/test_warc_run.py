@@ -212,3 +212,19 @@ def test_capture_then_replay_gives_the_same_rows_and_stories(tmp_path, capsys):
     assert _site_rows(replayed) == _site_rows(fed)
     assert _stories(replayed) == _stories(fed)
     assert any(len(story) == 2 for story in _stories(fed))
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["--since", "last week", "--once"], "--since must be YYYY-MM-DD"),
+        (["--since", "2024-10-24", "--until", "2024-10-23", "--once"], "--since must be before"),
+        (["--streaming"], "--warc and --capture-warc are for batch runs"),
+    ],
+)
+def test_bad_warc_options_fail_at_once_in_one_line(tmp_path, capsys, extra, says):
+    argv = ["run", "--warc", str(tmp_path), "--output", str(tmp_path / "o"), *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert says in err
+    assert not (tmp_path / "o").exists()

@@ -3,7 +3,8 @@
 Batch (``--once``) and each local streaming cycle run exactly this graph:
 
     feeds ─ PollFeeds ─┐
-    wire dir ─ ReadWireDir ─┴─ DedupeEntries ─ FetchArticle ─ ExtractText ─ Enrich
+    wire dir ─ ReadWireDir ─┴─ DedupeEntries ─ FetchArticle ─┬─ ExtractText ─ Enrich
+    WARC files ─ ReadWarc ────────────────────────────────────┘   [─ KeepLanguages]
         ─ DetectSyndication ─┬─ articles/   (canonical copy per story)
                              └─ duplicates/ (every republication)
     every stage's rejects ─ rejects/
@@ -109,19 +110,24 @@ def _capture(config: RunConfig) -> beam.PTransform:
 def _with_warc_pages(
     p: beam.Pipeline,
     config: RunConfig,
-    pages: beam.PCollection,
+    pages: beam.PCollection | None,
     seen_side: Any,
     reject_sets: list[beam.PCollection],
     seen_sets: list[beam.PCollection],
 ) -> beam.PCollection:
-    """The fetched pages plus the pages of the --warc files (their rejects and seen keys
-    join the run's)."""
+    """The fetched pages (None: no feed or wire input) plus the pages of the --warc files;
+    their rejects and seen keys join the run's."""
     filters = WarcFilters(hosts=config.warc_hosts, since=config.since, until=config.until)
     warc = p | "ReadWarc" >> ReadWarc(
         paths=config.warc, seen_keys=seen_side, filters=filters, max_bytes=config.max_page_bytes
     )
     reject_sets.append(warc[ReadWarc.REJECTS])
     seen_sets.append(warc[ReadWarc.SEEN])
+    if pages is None:
+        # A backfill alone streams from the reader into extraction: the local runner
+        # materializes every multi-input Flatten (FnApiRunner's sink_flattens), which
+        # would hold all the pages of the WARC files in memory at once.
+        return warc[ReadWarc.PAGES]
     return (pages, warc[ReadWarc.PAGES]) | "AllPages" >> beam.Flatten()
 
 
@@ -187,7 +193,8 @@ def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]
         reject_sets.append(wire[ReadWireDir.REJECTS])
         seen_sets.append(wire[ReadWireDir.SEEN])
 
-    if not entry_sets:  # a --warc run alone
+    warc_only = not entry_sets
+    if warc_only:  # a --warc run alone
         entry_sets.append(p | "NoEntries" >> beam.Create([]))
     entries = tuple(entry_sets) | "AllEntries" >> beam.Flatten()
     unique = entries | "DedupeEntries" >> DedupeEntries(seen_keys=seen_side)
@@ -196,7 +203,8 @@ def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]
     if config.capture_warc:
         _ = pages | "CaptureWarc" >> _capture(config)
     if config.warc:
-        pages = _with_warc_pages(p, config, pages, seen_side, reject_sets, seen_sets)
+        fetched_pages = None if warc_only else pages
+        pages = _with_warc_pages(p, config, fetched_pages, seen_side, reject_sets, seen_sets)
     extracted = pages | "ExtractText" >> ExtractText(
         workers=config.extract_workers, timeout=config.extract_timeout
     )

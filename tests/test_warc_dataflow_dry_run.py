@@ -61,4 +61,6 @@ def test_a_warc_only_run_translates_for_dataflow(offline):  # noqa: F811
     names = set(_transforms(p))
     assert "NoEntries" in names or any(n.startswith("NoEntries/") for n in names)
     assert any(n.startswith("ReadWarc/") for n in names)
+    # The reader feeds extraction directly: no Flatten that a runner might materialize.
+    assert not any(n == "AllPages" or n.startswith("AllPages/") for n in names)
     assert offline == []

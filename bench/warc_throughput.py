@@ -180,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     last = runs[-1]
     print(
         f"\nrows: articles {int(last['articles'])}, duplicates {int(last['duplicates'])},"
-        f" rejects {int(last['rejects'])} (of {n} pages); peak RSS of one run process"
+        f" rejects {int(last['rejects'])} (of {n} pages); largest process so far (any child)"
         f" {last['max_rss_mib']:.0f} MiB; run CPU {median([x['cpu'] for x in runs]):.1f} s"
     )
     return 0

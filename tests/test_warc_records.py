@@ -124,3 +124,24 @@ def test_a_captured_entry_round_trips_through_its_header():
     assert header.isascii() and "\n" not in header
     assert entry_from_header(header, target_uri="https://a.example/final") == entry
     assert entry_from_header("{not json", target_uri="https://a.example/x") is None
+
+
+def test_a_response_that_is_not_http_is_a_bad_url_reject(tmp_path):
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=False)
+    dns = writer.create_warc_record(
+        "dns:apnews.com",
+        "response",
+        payload=io.BytesIO(b"20241023033000\napnews.com. 300 IN A 192.0.2.1\n"),
+        warc_content_type="text/dns",
+        warc_headers_dict={"WARC-Date": "2024-10-23T03:30:00Z"},
+    )
+    writer.write_record(dns)
+    path = tmp_path / "dns.warc"
+    path.write_bytes(buffer.getvalue())
+    (outcome,) = _outcomes(path)
+    assert (outcome.kind, outcome.reason, outcome.reject.url) == (
+        "reject",
+        "bad_url",
+        "dns:apnews.com",
+    )

@@ -10,7 +10,7 @@ Each ``response`` record becomes one :class:`WarcOutcome`:
 * a :class:`~wiredesk.schemas.records.FetchedPage` when it is an HTTP 200 with an
   HTML payload (``WARC-Target-URI`` is the URL, ``WARC-Date`` is ``fetched_at``);
 * a :class:`~wiredesk.schemas.records.Reject` (stage ``fetch``) otherwise: ``http_<status>``,
-  ``not_html``, ``bad_encoding``, ``too_large``, ``truncated_record`` (the record ends
+  ``bad_url`` (not an http(s) target, e.g. Heritrix's ``dns:`` records), ``not_html``, ``bad_encoding``, ``too_large``, ``truncated_record`` (the record ends
   before its Content-Length, or the crawler marked it ``WARC-Truncated``) or
   ``corrupt_record`` (the bytes are not a WARC record; reading stops there, since no
   later record boundary can be trusted);
@@ -244,6 +244,10 @@ def _response(
             at,
             rtype,
         )
+    if not url.lower().startswith(("http://", "https://")):
+        # Heritrix writes DNS lookups (dns:host) and the like as response records too.
+        detail = f"not an http(s) target: {url[:200]}"
+        return _reject(source, url, RejectReason.BAD_URL.value, detail, at, rtype)
     left_out = filters.reason_to_leave_out(url, at)
     if left_out:
         return WarcOutcome(kind="filtered", record_type=rtype, reason=left_out)

@@ -18,6 +18,7 @@ from wiredesk.transforms.sources.warc_records import (
     host_matches,
     parse_warc_date,
     read_warc,
+    split_ranges,
 )
 
 PAGE = "us/APNews_2023_04_28.html.gz"
@@ -145,3 +146,28 @@ def test_a_response_that_is_not_http_is_a_bad_url_reject(tmp_path):
         "bad_url",
         "dns:apnews.com",
     )
+
+
+@pytest.mark.parametrize("chunk", [1, 700, 15_000, 40_000, 10**9])
+def test_byte_ranges_of_a_warc_gz_give_every_record_once(tmp_path, chunk):
+    warc = build_mixed_warc(tmp_path / "mixed.warc.gz")
+    whole = _outcomes(warc.path)
+    size = warc.path.stat().st_size
+    ranges = split_ranges(str(warc.path), size, chunk)
+    assert ranges[0][0] == 0 and ranges[-1][1] == size
+    parts = []
+    with warc.path.open("rb") as stream:
+        for start, end in ranges:
+            parts += list(read_warc(stream, source=str(warc.path), start=start, end=end))
+
+    def key(o):
+        return (o.kind, o.record_type, o.reason, o.url_key, o.reject.url if o.reject else None)
+
+    assert [key(o) for o in parts] == [key(o) for o in whole]
+    assert [o.page.html for o in parts if o.page] == [o.page.html for o in whole if o.page]
+
+
+def test_plain_warc_files_are_not_split():
+    assert split_ranges("a.warc", 10**10, 100) == [(0, 10**10)]
+    assert split_ranges("a.warc.gz", 100, 100) == [(0, 100)]
+    assert split_ranges("a.warc.gz", 250, 100) == [(0, 100), (100, 200), (200, 250)]

@@ -2,12 +2,16 @@
 
 Each ``--warc PATH`` is a file, a glob or a folder, local or on any Beam filesystem
 (``gs://``). The files found are grouped by path (a file named by two patterns is
-read once) and that grouping spreads them over the workers of a managed runner; each
-file is then streamed record by record (sources/warc_records.py), so memory holds one
-record at a time. A file is not split by record ranges: one worker reads one file.
+read once); a ``.warc.gz`` larger than ``split_bytes`` (256 MiB) is cut into byte ranges
+of that size (each reader finds the first record that starts in its range:
+sources/warc_records.py), and the files and ranges are reshuffled, which spreads them
+over the workers of a managed runner. Each range is streamed record by record, so memory
+holds one record at a time. A plain ``.warc`` is never split (no safe way to find a
+record boundary from an arbitrary offset).
 
-A file read to its end is remembered in the ``seen`` state (``warc:path|size|mtime``)
-and not read again by a later run into the same OUT; a response whose URL was written
+A file (or range) read to its end is remembered in the ``seen`` state
+(``warc:path|size|mtime``, plus ``|from=START`` for a range) and not read again by a
+later run into the same OUT; a response whose URL was written
 before (a ``url:`` key of the ``seen`` state) is passed over without extraction.
 
 Outputs (tagged): main = FetchedPage, ``rejects`` = Reject, ``seen`` = keys of the files
@@ -43,12 +47,15 @@ from wiredesk.transforms.io.write_table import NAMESPACE
 from wiredesk.transforms.sources.warc_records import (
     WarcFilters,
     read_warc,
+    split_ranges,
     warc_file_key,
 )
 
 __all__ = ["ReadWarc", "is_warc_name", "warc_patterns"]
 
 _WARC_SUFFIXES = (".warc", ".warc.gz")
+# A .warc.gz larger than this is read in ranges of this size, each by any worker.
+SPLIT_BYTES = 256 * 1024 * 1024
 
 
 def is_warc_name(path: str) -> bool:
@@ -83,12 +90,10 @@ class _ReadWarcFileFn(beam.DoFn):
             self._cache = (id(seen_keys), frozenset(seen_keys))
         return self._cache[1]
 
-    def process(self, element: tuple[str, Iterable[Any]], seen_keys: list[str]) -> Iterator[Any]:
-        path, metadata_list = element
-        metadata = next(iter(metadata_list))
-        key = warc_file_key(
-            path, metadata.size_in_bytes, getattr(metadata, "last_updated_in_seconds", None)
-        )
+    def process(self, element: _Range, seen_keys: list[str]) -> Iterator[Any]:
+        path, size, mtime, start, end = element
+        # A whole file keeps the plain file key; a range of a split file, its own.
+        key = warc_file_key(path, size, mtime, None if (start, end) == (0, size) else start)
         seen = self._seen(seen_keys)
         if key in seen:
             self._seen_files.inc()
@@ -116,6 +121,8 @@ class _ReadWarcFileFn(beam.DoFn):
                 filters=self._filters,
                 max_bytes=self._max_bytes,
                 seen=seen.__contains__,
+                start=start,
+                end=None if end >= size else end,
             )
             for outcome in outcomes:
                 yield from self._emit(outcome, emitted)
@@ -147,9 +154,17 @@ class _ReadWarcFileFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(ReadWarc.SEEN, f"url:{outcome.url_key}")
 
 
-def _first(element: tuple[str, Iterable[Any]]) -> tuple[str, list[Any]]:
+# (path, size, mtime, start, end): one byte range of one file, read by one worker.
+_Range = tuple[str, int, float | None, int, int]
+
+
+def _ranges(element: tuple[str, Iterable[Any]], split_bytes: int) -> Iterator[_Range]:
     path, group = element
-    return path, [next(iter(group))]
+    metadata = next(iter(group))
+    size = metadata.size_in_bytes
+    mtime = getattr(metadata, "last_updated_in_seconds", None)
+    for start, end in split_ranges(path, size, split_bytes):
+        yield (path, size, mtime, start, end)
 
 
 class ReadWarc(beam.PTransform):
@@ -166,8 +181,10 @@ class ReadWarc(beam.PTransform):
         seen_keys: Any,
         filters: WarcFilters | None = None,
         max_bytes: int = 5 * 1024 * 1024,
+        split_bytes: int = SPLIT_BYTES,
     ) -> None:
         super().__init__()
+        self._split_bytes = split_bytes
         self._patterns = sorted({p for path in paths for p in warc_patterns(path)})
         self._seen_keys = seen_keys
         self._filters = filters or WarcFilters()
@@ -183,7 +200,9 @@ class ReadWarc(beam.PTransform):
             # over the workers of a managed runner (the group is a shuffle).
             | "KeyByPath" >> beam.Map(lambda metadata: (metadata.path, metadata))
             | "GroupByPath" >> beam.GroupByKey()
-            | "OnePerPath" >> beam.Map(_first)
+            | "Ranges" >> beam.FlatMap(_ranges, split_bytes=self._split_bytes)
+            # The ranges of one large file go to different workers.
+            | "SpreadRanges" >> beam.Reshuffle()
             | "Read"
             >> beam.ParDo(
                 _ReadWarcFileFn(filters=self._filters, max_bytes=self._max_bytes),

@@ -57,7 +57,9 @@ __all__ = [
     "entry_to_header",
     "host_matches",
     "parse_warc_date",
+    "next_record_start",
     "read_warc",
+    "split_ranges",
     "warc_file_key",
 ]
 
@@ -67,12 +69,63 @@ HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 TRUNCATED_RECORD = "truncated_record"
 CORRUPT_RECORD = "corrupt_record"
 _READ_CHUNK = 1 << 16
+_GZIP_MAGIC = b"\x1f\x8b\x08"
 _TARGET_RE = re.compile(rb"^WARC-Target-URI:[ \t]*(\S+)", re.IGNORECASE | re.MULTILINE)
 
 
-def warc_file_key(path: str, size: int, mtime: float | None) -> str:
-    """The ``seen`` key of a WARC file read completely: an overwritten file is read again."""
-    return f"warc:{path}|{size}|{int(mtime or 0)}"
+def warc_file_key(path: str, size: int, mtime: float | None, start: int | None = None) -> str:
+    """The ``seen`` key of a WARC file (or of the byte range from ``start`` of a split
+    ``.warc.gz``) read completely: an overwritten file is read again."""
+    key = f"warc:{path}|{size}|{int(mtime or 0)}"
+    return key if start is None else f"{key}|from={start}"
+
+
+def split_ranges(path: str, size: int, chunk: int) -> list[tuple[int, int]]:
+    """Byte ranges ``[start, end)`` to read a file in: ``chunk``-sized for a ``.warc.gz``
+    larger than ``chunk`` (each record is a gzip member, so a reader can find the next
+    record from any offset), else the whole file."""
+    if not path.lower().endswith(".warc.gz") or size <= chunk or chunk <= 0:
+        return [(0, size)]
+    return [(start, min(start + chunk, size)) for start in range(0, size, chunk)]
+
+
+def _is_warc_member(stream: IO[bytes], at: int) -> bool:
+    """Whether a gzip member starting at ``at`` inflates to a WARC record header."""
+    stream.seek(at)
+    head = stream.read(1024)
+    try:
+        text = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(head, 8)
+    except zlib.error:
+        return False
+    return text.startswith(b"WARC/")
+
+
+def next_record_start(stream: IO[bytes], start: int, end: int) -> int | None:
+    """The offset of the first record of a ``.warc.gz`` that starts in ``[start, end)``.
+
+    A candidate is a gzip header whose member inflates to ``WARC/``: payload bytes that
+    merely look like a gzip header fail that test.
+    """
+    pos = start
+    tail = b""
+    while pos < end:
+        stream.seek(pos)
+        block = stream.read(_READ_CHUNK)
+        if not block:
+            return None
+        data = tail + block
+        base = pos - len(tail)
+        found = data.find(_GZIP_MAGIC)
+        while found != -1:
+            candidate = base + found
+            if candidate >= end:
+                return None
+            if candidate >= start and _is_warc_member(stream, candidate):
+                return candidate
+            found = data.find(_GZIP_MAGIC, found + 1)
+        tail = data[-(len(_GZIP_MAGIC) - 1) :]
+        pos += len(block)
+    return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -310,8 +363,13 @@ def read_warc(
     filters: WarcFilters | None = None,
     max_bytes: int = 5 * 1024 * 1024,
     seen: Callable[[str], bool] | None = None,
+    start: int = 0,
+    end: int | None = None,
 ) -> Iterator[WarcOutcome]:
     """Every record of the WARC in ``stream``, in order, as a :class:`WarcOutcome`.
+
+    With ``start``/``end`` (a ``.warc.gz`` read in byte ranges, :func:`split_ranges`), only
+    the records that start in ``[start, end)``: every record belongs to exactly one range.
 
     Never raises on bad bytes: a record that cannot be parsed ends the file with one
     ``corrupt_record`` (or ``truncated_record``) reject at its offset. ``seen`` answers
@@ -320,9 +378,17 @@ def read_warc(
     """
     filters = filters or WarcFilters()
     seen = seen or (lambda _key: False)
+    if start > 0:
+        first = next_record_start(stream, start, end if end is not None else 1 << 62)
+        if first is None:
+            return  # no record starts in this range
+        stream.seek(first)
     iterator = ArchiveIterator(stream)
     try:
         for record in iterator:
+            # warcio's offset is where the record being yielded starts (absolute).
+            if end is not None and iterator.offset >= end:
+                return  # the next range's first record
             rtype = str(record.rec_type or "unknown")
             if rtype != "response":
                 yield WarcOutcome(kind="skipped", record_type=rtype, reason=rtype)
@@ -336,11 +402,11 @@ def read_warc(
         return
     # warcio ends a .warc.gz quietly when its last gzip member is cut short: bytes that
     # were never parsed into a record mean a truncated record there.
-    end = _stream_size(stream)
-    if end is not None and iterator.offset < end:
-        start = iterator.offset
-        where = _partial_target(stream, start) or f"{source}#offset={start}"
-        detail = f"the file ends inside a record: bytes {start}..{end} are not a complete record"
+    size = _stream_size(stream)
+    if size is not None and iterator.offset < size:
+        at = iterator.offset
+        where = _partial_target(stream, at) or f"{source}#offset={at}"
+        detail = f"the file ends inside a record: bytes {at}..{size} are not a complete record"
         yield _reject(source, where, TRUNCATED_RECORD, detail, None, "unknown")
 
 

@@ -3,7 +3,8 @@
 Batch (``--once``) and each local streaming cycle run exactly this graph:
 
     feeds ─ PollFeeds ─┐
-    wire dir ─ ReadWireDir ─┴─ DedupeEntries ─ FetchArticle ─ ExtractText ─ Enrich
+    wire dir ─ ReadWireDir ─┴─ DedupeEntries ─ FetchArticle ─┬─ ExtractText ─ Enrich
+    WARC files ─ ReadWarc ────────────────────────────────────┘   [─ KeepLanguages]
         ─ DetectSyndication ─┬─ articles/   (canonical copy per story)
                              └─ duplicates/ (every republication)
     every stage's rejects ─ rejects/
@@ -42,7 +43,9 @@ from wiredesk.transforms.sources.stage_feeds import (
     PollFeeds,
     interleave_by_host,
 )
+from wiredesk.transforms.sources.stage_warc import ReadWarc
 from wiredesk.transforms.sources.stage_wire import ReadWireDir
+from wiredesk.transforms.sources.warc_records import WarcFilters
 
 __all__ = ["GraphOutputs", "build_graph", "fetch_settings_for", "schedule_for"]
 
@@ -95,6 +98,37 @@ class _DropSeenRejects(beam.DoFn):
 
 def _latest_validators(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return max(rows, key=lambda row: row["polled_at"])
+
+
+def _capture(config: RunConfig) -> beam.PTransform:
+    from wiredesk.transforms.io.warc_capture import CaptureWarc
+
+    assert config.capture_warc is not None
+    return CaptureWarc(folder=config.capture_warc, run_id=config.run_id)
+
+
+def _with_warc_pages(
+    p: beam.Pipeline,
+    config: RunConfig,
+    pages: beam.PCollection | None,
+    seen_side: Any,
+    reject_sets: list[beam.PCollection],
+    seen_sets: list[beam.PCollection],
+) -> beam.PCollection:
+    """The fetched pages (None: no feed or wire input) plus the pages of the --warc files;
+    their rejects and seen keys join the run's."""
+    filters = WarcFilters(hosts=config.warc_hosts, since=config.since, until=config.until)
+    warc = p | "ReadWarc" >> ReadWarc(
+        paths=config.warc, seen_keys=seen_side, filters=filters, max_bytes=config.max_page_bytes
+    )
+    reject_sets.append(warc[ReadWarc.REJECTS])
+    seen_sets.append(warc[ReadWarc.SEEN])
+    if pages is None:
+        # A backfill alone streams from the reader into extraction: the local runner
+        # materializes every multi-input Flatten (FnApiRunner's sink_flattens), which
+        # would hold all the pages of the WARC files in memory at once.
+        return warc[ReadWarc.PAGES]
+    return (pages, warc[ReadWarc.PAGES]) | "AllPages" >> beam.Flatten()
 
 
 def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]) -> GraphOutputs:
@@ -159,14 +193,28 @@ def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]
         reject_sets.append(wire[ReadWireDir.REJECTS])
         seen_sets.append(wire[ReadWireDir.SEEN])
 
+    warc_only = not entry_sets
+    if warc_only:  # a --warc run alone
+        entry_sets.append(p | "NoEntries" >> beam.Create([]))
     entries = tuple(entry_sets) | "AllEntries" >> beam.Flatten()
     unique = entries | "DedupeEntries" >> DedupeEntries(seen_keys=seen_side)
     fetched = unique | "FetchArticle" >> FetchArticle(settings=settings)
-    extracted = fetched[FetchArticle.PAGES] | "ExtractText" >> ExtractText(
+    pages = fetched[FetchArticle.PAGES]
+    if config.capture_warc:
+        _ = pages | "CaptureWarc" >> _capture(config)
+    if config.warc:
+        fetched_pages = None if warc_only else pages
+        pages = _with_warc_pages(p, config, fetched_pages, seen_side, reject_sets, seen_sets)
+    extracted = pages | "ExtractText" >> ExtractText(
         workers=config.extract_workers, timeout=config.extract_timeout
     )
     enriched = extracted[ExtractText.ARTICLES] | "Enrich" >> Enrich()
-    synd = enriched[Enrich.ARTICLES] | "DetectSyndication" >> DetectSyndication(
+    articles = enriched[Enrich.ARTICLES]
+    if config.languages:
+        from wiredesk.transforms.enrich.stage_language import KeepLanguages
+
+        articles = articles | "KeepLanguages" >> KeepLanguages(languages=config.languages)
+    synd = articles | "DetectSyndication" >> DetectSyndication(
         restored_stories=stories, today=today, horizon_days=config.dedup_horizon_days
     )
 

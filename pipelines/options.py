@@ -23,6 +23,7 @@ __all__ = [
     "RunConfig",
     "WiredeskOptions",
     "new_run_id",
+    "parse_since_until",
 ]
 
 
@@ -45,6 +46,8 @@ _COUNT = r"^[0-9]+$"  # 0 or more
 _POSITIVE_COUNT = r"^0*[1-9][0-9]*$"  # 1 or more
 _SECONDS = r"^([0-9]+\.?[0-9]*|\.[0-9]+)$"  # 0 or more, as float() reads it
 _POSITIVE_SECONDS = r"^(?!0*\.?0*$)([0-9]+\.?[0-9]*|\.[0-9]+)$"  # more than 0
+# What parse_since_until reads: a day, or an ISO 8601 time (naive means UTC).
+_DATE_OR_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?$"
 
 OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("feeds", "Feeds file: OPML or one URL a line (local path or gs://).", regex=r"^.+$"),
@@ -87,6 +90,39 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "wire-dir",
         "A drop folder of wire files (ninjs JSON, NewsML-G2 XML); each file is read once.",
+        regex=r"^.+$",
+    ),
+    OptionSpec(
+        "warc",
+        "WARC input: a .warc/.warc.gz file, glob or folder, local or gs:// (repeatable).",
+        action="append",
+        regex=r"^.+$",
+    ),
+    OptionSpec(
+        "warc-host",
+        "Keep only WARC records of this host or its subdomains (repeatable).",
+        action="append",
+        regex=r"^[A-Za-z0-9.-]+$",
+    ),
+    OptionSpec(
+        "since",
+        "Keep only WARC records with a WARC-Date at or after this (YYYY-MM-DD or ISO time, UTC).",
+        regex=_DATE_OR_TIME,
+    ),
+    OptionSpec(
+        "until",
+        "Keep only WARC records with a WARC-Date before this (YYYY-MM-DD or ISO time, UTC).",
+        regex=_DATE_OR_TIME,
+    ),
+    OptionSpec(
+        "language",
+        "Keep only articles in this detected language, an ISO 639-1 code (repeatable).",
+        action="append",
+        regex=r"^[A-Za-z]{2,3}$",
+    ),
+    OptionSpec(
+        "capture-warc",
+        "Write every page fetched as WARC response and request records into this folder.",
         regex=r"^.+$",
     ),
     OptionSpec(
@@ -228,6 +264,21 @@ _LIMITS: tuple[tuple[str, float, bool], ...] = (
 )
 
 
+def parse_since_until(name: str, value: str | None) -> dt.datetime | None:
+    """``--since``/``--until``: a day (its midnight, UTC) or an ISO time; naive means UTC."""
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"--{name} must be YYYY-MM-DD or an ISO 8601 time (got {value!r})"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
 def new_run_id(now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now(dt.UTC)
     return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
@@ -258,6 +309,12 @@ class RunConfig:
     ignore_robots: bool = False
     wait_for_lock: float | None = None
     lease_heartbeat: float = 15.0
+    warc: tuple[str, ...] = ()
+    warc_hosts: tuple[str, ...] = ()
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    languages: tuple[str, ...] = ()
+    capture_warc: str | None = None
     run_id: str = dataclasses.field(default_factory=new_run_id)
     today: dt.date = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
 
@@ -272,14 +329,18 @@ class RunConfig:
             if not math.isfinite(value) or too_low:
                 bound = f"at least {floor}" if inclusive else f"more than {floor}"
                 raise ValueError(f"--{name.replace('_', '-')} must be {bound} (got {value})")
+        if self.since is not None and self.until is not None and self.since >= self.until:
+            raise ValueError(f"--since must be before --until (got {self.since} >= {self.until})")
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> RunConfig:
         wd = options.view_as(WiredeskOptions)
         if not wd.output:
             raise ValueError("--output is required")
-        if not wd.feeds and not wd.wire_dir:
-            raise ValueError("--feeds (or --wire-dir) is required")
+        if not wd.feeds and not wd.wire_dir and not wd.warc:
+            raise ValueError("--feeds (or --wire-dir, or --warc) is required")
+        if wd.streaming_mode and (wd.warc or wd.capture_warc):
+            raise ValueError("--warc and --capture-warc are for batch runs (--once)")
         return cls(
             feeds=wd.feeds,
             output=wd.output.rstrip("/") or "/",
@@ -302,5 +363,11 @@ class RunConfig:
             ignore_robots=bool(wd.ignore_robots),
             wait_for_lock=wd.wait_for_lock,
             lease_heartbeat=wd.lease_heartbeat,
+            warc=tuple(wd.warc or ()),
+            warc_hosts=tuple(wd.warc_host or ()),
+            since=parse_since_until("since", wd.since),
+            until=parse_since_until("until", wd.until),
+            languages=tuple(code.lower() for code in wd.language or ()),
+            capture_warc=wd.capture_warc,
             run_id=wd.run_id or new_run_id(),
         )

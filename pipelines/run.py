@@ -77,6 +77,7 @@ class RunSummary:
             f"run {self.run_id}: {self.seconds:.1f} s",
             f"  feeds polled {c('feeds_polled')} (not modified {c('feeds_not_modified')}, "
             f"rejected {c('feeds_rejected')}); wire files read {c('wire_files_read')}",
+            *_warc_lines(self.counters),
             f"  entries listed {c('entries_listed') + c('wire_items_listed')}, "
             f"new {c('entries_new')}, seen in an earlier run {c('entries_seen_in_earlier_run')}, "
             f"same URL/guid in this run {c('entries_duplicate_url_in_run') + c('entries_duplicate_guid_in_run')}",
@@ -113,6 +114,33 @@ _SKIP_LABELS = {
     "no_body": "wire items without a body",
     "withdrawn": "withdrawn wire items",
 }
+
+
+def _warc_lines(counters: dict[str, int]) -> list[str]:
+    """The --warc source's line of the summary (none when no WARC file was listed)."""
+    c = counters.get
+    if not any(name.startswith("warc_") for name in counters):
+        return []
+    skipped = {
+        name[len("warc_records_skipped_") :]: value
+        for name, value in sorted(counters.items())
+        if name.startswith("warc_records_skipped_") and value
+    }
+    filtered = {
+        name[len("warc_responses_filtered_") :]: value
+        for name, value in sorted(counters.items())
+        if name.startswith("warc_responses_filtered_") and value
+    }
+    line = (
+        f"  warc files read {c('warc_files_read', 0)} (seen before {c('warc_files_seen_before', 0)}); "
+        f"responses {c('warc_responses', 0)}: pages {c('warc_pages', 0)}, "
+        f"rejected {c('warc_responses_rejected', 0)}"
+    )
+    if filtered:
+        line += ", left out " + ", ".join(f"{k} {v}" for k, v in filtered.items())
+    if skipped:
+        line += "; records skipped " + ", ".join(f"{k} {v}" for k, v in skipped.items())
+    return [line]
 
 
 def load_feeds(path: str) -> list[FeedSource]:
@@ -215,7 +243,7 @@ def run_cycle(
     """One complete batch run of the graph (``--once``, or one local streaming cycle)."""
     options = PipelineOptions(list(beam_args))
     started = time.monotonic()
-    if _extracts_in_this_process(options) and bool(feeds or config.wire_dir):
+    if _extracts_in_this_process(options) and bool(feeds or config.wire_dir or config.warc):
         # bench/cpu_timeline.py: the workers' start-up (~2 s) held up the first pages
         # after ~3 s of graph building and polling on one core; now it overlaps them.
         prestart_pool(workers=config.extract_workers, timeout=config.extract_timeout)

@@ -12,12 +12,14 @@ from wiredesk.transforms.common.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from wiredesk.transforms.enrich.stage import Enrich
+    from wiredesk.transforms.enrich.stage_language import KeepLanguages
 
-__all__ = ["Enrich"]
+__all__ = ["Enrich", "KeepLanguages"]
 
 __getattr__ = lazy_exports(
     __name__,
     {
         "Enrich": "stage",
+        "KeepLanguages": "stage_language",
     },
 )

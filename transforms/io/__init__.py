@@ -12,12 +12,14 @@ from wiredesk.transforms.common.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from wiredesk.transforms.io.state_store import ReadState, WriteState
+    from wiredesk.transforms.io.warc_capture import CaptureWarc
     from wiredesk.transforms.io.windowed_write import WriteWindowedState
     from wiredesk.transforms.io.write_table import VerifyWritten, WriteTable
     from wiredesk.transforms.io.written_keys import ListUnfinishedRunFiles, ReadWrittenKeys
     from wiredesk.transforms.io.written_stories import ReadWrittenStories
 
 __all__ = [
+    "CaptureWarc",
     "ListUnfinishedRunFiles",
     "ReadState",
     "ReadWrittenKeys",
@@ -31,6 +33,7 @@ __all__ = [
 __getattr__ = lazy_exports(
     __name__,
     {
+        "CaptureWarc": "warc_capture",
         "VerifyWritten": "write_table",
         "WriteTable": "write_table",
         "ReadState": "state_store",

@@ -12,9 +12,10 @@ from wiredesk.transforms.common.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from wiredesk.transforms.sources.stage_feeds import CarryOverFeedState, PollFeeds
+    from wiredesk.transforms.sources.stage_warc import ReadWarc
     from wiredesk.transforms.sources.stage_wire import ReadWireDir
 
-__all__ = ["CarryOverFeedState", "PollFeeds", "ReadWireDir"]
+__all__ = ["CarryOverFeedState", "PollFeeds", "ReadWarc", "ReadWireDir"]
 
 __getattr__ = lazy_exports(
     __name__,
@@ -22,5 +23,6 @@ __getattr__ = lazy_exports(
         "CarryOverFeedState": "stage_feeds",
         "PollFeeds": "stage_feeds",
         "ReadWireDir": "stage_wire",
+        "ReadWarc": "stage_warc",
     },
 )

@@ -1,0 +1,173 @@
+"""sources/warc_records.py: WARC records -> pages, skips and rejects, without Beam."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+from warcio.warcwriter import WARCWriter
+
+from tests.support.warcfixtures import build_mixed_warc, fixture_html, response_record
+from wiredesk.schemas.records import FeedEntry
+from wiredesk.transforms.sources.warc_records import (
+    WarcFilters,
+    entry_from_header,
+    entry_to_header,
+    host_matches,
+    parse_warc_date,
+    read_warc,
+    split_ranges,
+)
+
+PAGE = "us/APNews_2023_04_28.html.gz"
+
+
+def _outcomes(path: Path, **kwargs):
+    with path.open("rb") as stream:
+        return list(read_warc(stream, source=str(path), **kwargs))
+
+
+@pytest.mark.parametrize("gzipped", [True, False])
+def test_every_record_of_a_mixed_warc_has_one_outcome(tmp_path, gzipped):
+    warc = build_mixed_warc(
+        tmp_path / ("mixed.warc.gz" if gzipped else "mixed.warc"), gzipped=gzipped
+    )
+    outcomes = _outcomes(warc.path)
+    pages = [o.page for o in outcomes if o.kind == "page"]
+    assert [p.entry.url for p in pages] == list(warc.html_urls)
+    assert all(p.fetched_at == dt.datetime(2024, 10, 23, 3, 30, tzinfo=dt.UTC) for p in pages)
+    assert all("<html" in p.html.lower() for p in pages)
+    skipped: dict[str, int] = {}
+    for o in outcomes:
+        if o.kind == "skipped":
+            skipped[o.reason] = skipped.get(o.reason, 0) + 1
+    assert skipped == warc.skipped
+    rejects = {o.reject.url: o.reject.reason for o in outcomes if o.kind == "reject"}
+    assert rejects == {
+        warc.not_found_url: "http_404",
+        warc.image_url: "not_html",
+        warc.truncated_url: "truncated_record",
+    }
+
+
+def test_garbage_after_the_last_record_is_one_corrupt_record_reject(tmp_path):
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=True)
+    writer.write_record(response_record(writer, "https://a.example/1", fixture_html(PAGE)))
+    path = tmp_path / "bad.warc.gz"
+    path.write_bytes(buffer.getvalue() + b"this is not a WARC record\r\n\r\n")
+    outcomes = _outcomes(path)
+    assert [o.kind for o in outcomes] == ["page", "reject"]
+    assert outcomes[1].reject.reason == "corrupt_record"
+    assert outcomes[1].reject.url.startswith(f"{path}#offset=")
+
+
+def test_filters_leave_out_other_hosts_and_dates_and_seen_urls(tmp_path):
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=True)
+    body = fixture_html(PAGE)
+    for url, date in (
+        ("https://www.bbc.co.uk/news/a", "2024-10-23T03:30:00Z"),
+        ("https://notbbc.co.uk/news/b", "2024-10-23T03:30:00Z"),
+        ("https://bbc.co.uk/news/c", "2024-10-21T00:00:00Z"),
+        ("https://bbc.co.uk/news/d", "2024-10-23T09:00:00Z"),
+    ):
+        writer.write_record(response_record(writer, url, body, date=date))
+    path = tmp_path / "f.warc.gz"
+    path.write_bytes(buffer.getvalue())
+    filters = WarcFilters(
+        hosts=("bbc.co.uk",),
+        since=dt.datetime(2024, 10, 22, tzinfo=dt.UTC),
+        until=dt.datetime(2024, 10, 24, tzinfo=dt.UTC),
+    )
+    outcomes = _outcomes(path, filters=filters, seen={"url:bbc.co.uk/news/d"}.__contains__)
+    assert [(o.kind, o.reason) for o in outcomes] == [
+        ("page", ""),
+        ("filtered", "host"),
+        ("filtered", "date"),
+        ("filtered", "seen"),
+    ]
+
+
+def test_host_suffixes_match_whole_labels():
+    assert host_matches("https://www.bbc.co.uk/x", ["bbc.co.uk"])
+    assert host_matches("https://bbc.co.uk/x", [".BBC.co.uk"])
+    assert not host_matches("https://notbbc.co.uk/x", ["bbc.co.uk"])
+    assert not host_matches("not a url", ["bbc.co.uk"])
+
+
+def test_warc_dates_of_both_versions_are_utc():
+    assert parse_warc_date("2024-10-23T03:30:00Z") == dt.datetime(
+        2024, 10, 23, 3, 30, tzinfo=dt.UTC
+    )
+    assert parse_warc_date("2024-10-23T03:30:00.123456Z") == dt.datetime(
+        2024, 10, 23, 3, 30, 0, 123456, tzinfo=dt.UTC
+    )
+    assert parse_warc_date("yesterday") is None
+
+
+def test_a_captured_entry_round_trips_through_its_header():
+    entry = FeedEntry(
+        url="https://a.example/story?id=1",
+        feed_url="https://a.example/rss",
+        url_key="a.example/story?id=1",
+        guid="tag:a.example,2024:1",
+        title="Tïtle",
+        published_at=dt.datetime(2024, 10, 23, 1, 2, 3, tzinfo=dt.UTC),
+        source="A Daily",
+        feed_region="western-europe",
+        feed_country="DE",
+        authors=("Ann", "Bo"),
+    )
+    header = entry_to_header(entry)
+    assert header.isascii() and "\n" not in header
+    assert entry_from_header(header, target_uri="https://a.example/final") == entry
+    assert entry_from_header("{not json", target_uri="https://a.example/x") is None
+
+
+def test_a_response_that_is_not_http_is_a_bad_url_reject(tmp_path):
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=False)
+    dns = writer.create_warc_record(
+        "dns:apnews.com",
+        "response",
+        payload=io.BytesIO(b"20241023033000\napnews.com. 300 IN A 192.0.2.1\n"),
+        warc_content_type="text/dns",
+        warc_headers_dict={"WARC-Date": "2024-10-23T03:30:00Z"},
+    )
+    writer.write_record(dns)
+    path = tmp_path / "dns.warc"
+    path.write_bytes(buffer.getvalue())
+    (outcome,) = _outcomes(path)
+    assert (outcome.kind, outcome.reason, outcome.reject.url) == (
+        "reject",
+        "bad_url",
+        "dns:apnews.com",
+    )
+
+
+@pytest.mark.parametrize("chunk", [1, 700, 15_000, 40_000, 10**9])
+def test_byte_ranges_of_a_warc_gz_give_every_record_once(tmp_path, chunk):
+    warc = build_mixed_warc(tmp_path / "mixed.warc.gz")
+    whole = _outcomes(warc.path)
+    size = warc.path.stat().st_size
+    ranges = split_ranges(str(warc.path), size, chunk)
+    assert ranges[0][0] == 0 and ranges[-1][1] == size
+    parts = []
+    with warc.path.open("rb") as stream:
+        for start, end in ranges:
+            parts += list(read_warc(stream, source=str(warc.path), start=start, end=end))
+
+    def key(o):
+        return (o.kind, o.record_type, o.reason, o.url_key, o.reject.url if o.reject else None)
+
+    assert [key(o) for o in parts] == [key(o) for o in whole]
+    assert [o.page.html for o in parts if o.page] == [o.page.html for o in whole if o.page]
+
+
+def test_plain_warc_files_are_not_split():
+    assert split_ranges("a.warc", 10**10, 100) == [(0, 10**10)]
+    assert split_ranges("a.warc.gz", 100, 100) == [(0, 100)]
+    assert split_ranges("a.warc.gz", 250, 100) == [(0, 100), (100, 200), (200, 250)]

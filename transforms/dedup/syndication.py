@@ -75,6 +75,9 @@ class SyndicationConfig:
     # Share shared between the first and last shared window, in the denser body:
     # a copy is shared end to end; a common template or market wrap is not.
     min_density: float = 0.75
+    # ... and when the copy replaced the story's lede instead of keeping it.
+    min_density_replaced_lede: float = 0.9
+    max_replaced_lede_offset_tokens: int = 8
     # Where the shared text may start, as a share of each body: a rewritten or
     # topped lede, or a caption above the body, stays under it; a follow-up's
     # reused background starts well past it in the original.
@@ -167,6 +170,10 @@ class Comparison:
     para_gap_b: int | None = None
     reused_paras_a: int = 0
     reused_paras_b: int = 0
+    # Samples between the start of the paragraph where the shared text starts and its
+    # first dense run: 0 when a copy takes the paragraph whole, more when it only
+    # shares the paragraph's end (a template's closing words).
+    start_in_paragraph_b: int = 0
 
 
 def _span(hit: npt.NDArray[np.bool_], window: int) -> tuple[int, int]:
@@ -246,8 +253,10 @@ def _paragraph_evidence(
     *,
     first_shared: int,
     lede_opens_paragraph: bool = False,
-) -> tuple[int | None, int]:
-    """(paragraphs before the shared text, paragraphs mostly shared) of one body.
+) -> tuple[int | None, int, int]:
+    """(paragraphs before the shared text, the longest run of paragraphs mostly shared,
+    samples from the start of the paragraph where the shared text starts to its first
+    dense run) of one body.
 
     Shares count samples that occur once in the body. ``where``: for each sample, its
     position in the other body. The lede is kept when its first lede signature opens
@@ -258,7 +267,7 @@ def _paragraph_evidence(
     phrases ("Japan's Nikkei share average rose") make no dense run there. Otherwise the gap is the first paragraph mostly shared (at
     least one)."""
     if starts is None:
-        return None, 0
+        return None, 0, 0
     n = len(hit)
     bounds = [*starts, n]
     shares, hits = [], []
@@ -289,7 +298,7 @@ def _paragraph_evidence(
         later = where[span][hit[span] & unique[span]]
         kept_lede = not len(later) or float(np.median(lede_at)) < float(np.median(later))
     if kept_lede or lede_opens_paragraph:
-        return 0, reused
+        return 0, reused, 0
     # Where the shared text starts: the first paragraph after the lede that is mostly
     # shared and reaches the first dense shared run (a shared promo line above, or a
     # stray phrase just before, is not where a copy starts).
@@ -301,7 +310,8 @@ def _paragraph_evidence(
         ),
         len(starts),
     )
-    return first, reused
+    into = first_shared - bounds[first] if first < len(starts) else 0
+    return first, reused, max(0, into)
 
 
 def compare_sketches(a: Sketch, b: Sketch) -> Comparison | None:
@@ -337,13 +347,13 @@ def compare_sketches(a: Sketch, b: Sketch) -> Comparison | None:
     starts_b = _paragraphs(b, kept_b, len(sb))
     # Without paragraph starts on both sides, the token gaps decide (as format 1 did).
     if starts_a is None or starts_b is None:
-        (gap_a, reused_a), (gap_b, reused_b) = (None, 0), (None, 0)
+        (gap_a, reused_a, _into_a), (gap_b, reused_b, into_b) = (None, 0, 0), (None, 0, 0)
     else:
-        gap_a, reused_a = _paragraph_evidence(
+        gap_a, reused_a, _into_a = _paragraph_evidence(
             hit_a, starts_a, _positions(sa, sb), _unique(sa), first_shared=a0,
             lede_opens_paragraph=_lede_in_heads(a, b, starts_a[1], step),
         )  # fmt: skip
-        gap_b, reused_b = _paragraph_evidence(
+        gap_b, reused_b, into_b = _paragraph_evidence(
             hit_b, starts_b, _positions(sb, sa), _unique(sb), first_shared=b0,
             lede_opens_paragraph=_lede_in_heads(b, a, starts_b[1], step),
         )  # fmt: skip
@@ -363,6 +373,7 @@ def compare_sketches(a: Sketch, b: Sketch) -> Comparison | None:
         para_gap_b=gap_b,
         reused_paras_a=reused_a,
         reused_paras_b=reused_b,
+        start_in_paragraph_b=into_b,
     )
 
 
@@ -441,7 +452,15 @@ def verify(a: Sketch, b: Sketch, config: SyndicationConfig = DEFAULT_CONFIG) -> 
         lede_shared = cmp.para_gap_b == 0
         # The lede kept, or at most one paragraph of the copy's own in place of the
         # story's first one or two.
-        keeps_story = lede_shared or (cmp.para_gap_a <= 1 and cmp.para_gap_b <= 2)
+        # A replaced lede is weaker evidence than a kept one: the copy must then take
+        # the story's next paragraphs whole and almost word for word (two briefs of one
+        # template, other numbers, share their shape and closing words, not their text).
+        keeps_story = lede_shared or (
+            cmp.para_gap_a <= 1
+            and cmp.para_gap_b <= 2
+            and cmp.start_in_paragraph_b * cmp.step <= config.max_replaced_lede_offset_tokens
+            and max(cmp.density_a, cmp.density_b) >= config.min_density_replaced_lede
+        )
         substantial = similarity >= config.min_containment or cmp.reused_paras_b >= 2
     evidence = (round(cmp.containment_a, 4), round(cmp.containment_b, 4), lede_shared)
     if keeps_story and substantial:

@@ -70,6 +70,11 @@ ARTICLES_SCHEMA = pa.schema(
         pa.field("paywalled", pa.bool_()),
         pa.field("guid", pa.string()),
         pa.field("is_wire", pa.bool_()),
+        # Where the dates came from, and whether the text is whole (issue 19).
+        pa.field("published_at_source", pa.string()),
+        pa.field("modified_at", _TS),
+        pa.field("modified_at_source", pa.string()),
+        pa.field("text_complete", pa.bool_()),
     ]
 )
 
@@ -92,6 +97,10 @@ DUPLICATES_SCHEMA = pa.schema(
         pa.field("is_wire", pa.bool_()),
         pa.field("version", pa.string()),
         pa.field("guid", pa.string()),
+        # Where the dates came from (issue 19).
+        pa.field("published_at_source", pa.string()),
+        pa.field("modified_at", _TS),
+        pa.field("modified_at_source", pa.string()),
     ]
 )
 

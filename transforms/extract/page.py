@@ -51,6 +51,9 @@ from lxml.html import HtmlElement
 
 from wiredesk.schemas.records import RejectReason
 from wiredesk.transforms.common.langcodes import normalize_language
+from wiredesk.transforms.extract.consent import DEFAULT as CONSENT_DEFAULT
+from wiredesk.transforms.extract.consent import button_labels, consent_wall, page_blocks
+from wiredesk.transforms.extract.page_dates import DatedBy, page_dates, url_has_date
 
 __all__ = [
     "DEFAULT",
@@ -109,6 +112,11 @@ class ExtractedPage:
     site_name: str | None = None
     description: str | None = None
     paywalled: bool | None = None  # schema.org isAccessibleForFree, None when not stated
+    # Where published_at came from (page_dates.DATE_SOURCES), and the page's last update.
+    published_at_source: str | None = None
+    modified_at: dt.datetime | None = None  # aware, UTC
+    modified_at_source: str | None = None
+    text_complete: bool = True  # False: the text is only a paywall's teaser
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,6 +171,8 @@ def _extract(*, html: str, url: str | None, config: ExtractConfig) -> ExtractedP
     # Read the raw tree before trafilatura: its cleaning drops <script> elements.
     ld_objects = list(_json_ld_objects(tree))
     declared_lang = _declared_language(tree)
+    stated = page_dates(tree)
+    published = _plausible_dated(stated.published, config)
 
     date_params = {
         "original_date": True,
@@ -186,38 +196,87 @@ def _extract(*, html: str, url: str | None, config: ExtractConfig) -> ExtractedP
         if full is not None:
             doc = full
     if doc is None:
-        return ExtractError(RejectReason.EMPTY_TEXT.value, "no main text found")
+        return _wall_or(tree, ExtractError(RejectReason.EMPTY_TEXT.value, "no main text found"))
     if not isinstance(doc, Document):  # as_dict is off; guards an API drift
         return ExtractError(RejectReason.EXTRACT_ERROR.value, f"unexpected {type(doc).__name__}")
 
     text = _paragraphs(doc.text or "")
     chars = len("".join(text.split()))  # non-space characters
     if chars < config.min_text_chars:
-        return ExtractError(
-            RejectReason.EMPTY_TEXT.value,
-            f"main text has {chars} characters, fewer than {config.min_text_chars}",
+        return _wall_or(
+            tree,
+            ExtractError(
+                RejectReason.EMPTY_TEXT.value,
+                f"main text has {chars} characters, fewer than {config.min_text_chars}",
+            ),
         )
+    if wall := _consent_wall(text, tree, doc.title):
+        return ExtractError(RejectReason.CONSENT_WALL.value, wall)
 
     meta = _page_metadata(
-        tree, url=url, date_params=date_params, extensive=config.extensive_date_search
+        tree,
+        url=url,
+        date_params=date_params,
+        extensive=config.extensive_date_search,
+        find_dates=published is None,
     )
+    if published is None:
+        published = _searched_date(meta.date, page_url=meta.url or url, config=config)
+    modified = _plausible_dated(stated.modified, config)
+    if modified is not None and published is not None and modified.at < published.at:
+        modified = None
     return ExtractedPage(
         text=text,
         title=_strip_site_suffix(
             _clean(meta.title), site=_clean(meta.sitename), url=meta.url or url
         ),
         authors=_split_authors(meta.author),
-        published_at=_published_at(meta.date, ld_objects, config),
+        published_at=published.at if published else None,
         language=declared_lang,
         canonical_url=_canonical_url(tree, page_url=url, fallback=meta.url),
         site_name=_clean(meta.sitename),
         description=_clean(meta.description),
         paywalled=_paywalled(ld_objects),
+        published_at_source=published.source if published else None,
+        modified_at=modified.at if modified else None,
+        modified_at_source=modified.source if modified else None,
     )
 
 
+# Below this many words, the extracted text may be a scrap of the dialog's page (its
+# footer, one button) while trafilatura's filters dropped the dialog itself.
+_SCRAP_WORDS = 80
+_MAX_WALL_WORDS = CONSENT_DEFAULT.max_words
+
+
+def _consent_wall(text: str, tree: HtmlElement, title: object) -> str | None:
+    """Why the main text is a consent dialog, else None (see ``consent``)."""
+    title_str = title if isinstance(title, str) else None
+    if len(text.split()) > _MAX_WALL_WORDS:
+        return None  # spares long articles the button scan
+    buttons = button_labels(tree)
+    if wall := consent_wall(text, title=title_str, buttons=buttons):
+        return wall
+    if len(text.split()) < _SCRAP_WORDS:
+        return consent_wall(page_blocks(tree), title=title_str, buttons=buttons)
+    return None
+
+
+def _wall_or(tree: HtmlElement, error: ExtractError) -> ExtractError:
+    """A page without main text whose visible text is a consent dialog is a wall."""
+    title = tree.findtext(".//title")
+    if wall := consent_wall(page_blocks(tree), title=title, buttons=button_labels(tree)):
+        return ExtractError(RejectReason.CONSENT_WALL.value, wall)
+    return error
+
+
 def _page_metadata(
-    tree: HtmlElement, *, url: str | None, date_params: dict[str, Any], extensive: bool
+    tree: HtmlElement,
+    *,
+    url: str | None,
+    date_params: dict[str, Any],
+    extensive: bool,
+    find_dates: bool = True,
 ) -> Any:
     """Title, author, URL, date, site name and description, as trafilatura reads them.
 
@@ -250,8 +309,9 @@ def _page_metadata(
         meta.title = meta.title or extract_title(tree)
         meta.author = meta.author or extract_author(tree)
         meta.url = meta.url or extract_url(tree, url)
-        meta.date = find_date(tree, url=meta.url, **date_params)
-        if meta.date is None and extensive:
+        # htmldate's search is the fallback for pages whose markup states no date.
+        meta.date = find_date(tree, url=meta.url, **date_params) if find_dates else None
+        if meta.date is None and extensive and find_dates:
             meta.date = find_date(tree, url=meta.url, **{**date_params, "extensive_search": True})
         meta.sitename = meta.sitename or extract_sitename(tree)
         if meta.sitename:
@@ -462,26 +522,21 @@ def _plausible(value: dt.datetime, config: ExtractConfig) -> bool:
     return value.year >= config.min_year and value <= now + dt.timedelta(days=1)
 
 
-def _published_at(
-    date_str: str | None, ld_objects: list[dict[str, Any]], config: ExtractConfig
-) -> dt.datetime | None:
+def _plausible_dated(found: DatedBy | None, config: ExtractConfig) -> DatedBy | None:
+    return found if found is not None and _plausible(found.at, config) else None
+
+
+def _searched_date(
+    date_str: str | None, *, page_url: str | None, config: ExtractConfig
+) -> DatedBy | None:
+    """htmldate's date for a page whose markup states none: from the URL, else the text."""
     found = _parse_datetime(date_str)
     if found is None:
         return None
-    # htmldate often finds only the day; when the page's JSON-LD gives the full time on
-    # that same day, keep the precise one.
-    if found.tzinfo is None and found.time() == dt.time(0):
-        for obj in ld_objects:
-            precise = _parse_datetime(obj.get("datePublished"))
-            if (
-                precise is not None
-                and precise.tzinfo is not None
-                and precise.date() == found.date()
-            ):
-                found = precise
-                break
     utc = _to_utc(found)
-    return utc if _plausible(utc, config) else None
+    if not _plausible(utc, config):
+        return None
+    return DatedBy(utc, "url" if url_has_date(page_url, found.date()) else "text")
 
 
 # ---- JSON-LD -----------------------------------------------------------------------------

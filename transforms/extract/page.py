@@ -53,6 +53,7 @@ from wiredesk.schemas.records import RejectReason
 from wiredesk.transforms.common.langcodes import normalize_language
 from wiredesk.transforms.extract.consent import DEFAULT as CONSENT_DEFAULT
 from wiredesk.transforms.extract.consent import button_labels, consent_wall, page_blocks
+from wiredesk.transforms.extract.page_authors import page_authors
 from wiredesk.transforms.extract.page_dates import DatedBy, page_dates, url_has_date
 
 __all__ = [
@@ -222,6 +223,7 @@ def _extract(*, html: str, url: str | None, config: ExtractConfig) -> ExtractedP
     )
     if published is None:
         published = _searched_date(meta.date, page_url=meta.url or url, config=config)
+    paywalled = _paywalled(ld_objects)
     modified = _plausible_dated(stated.modified, config)
     if modified is not None and published is not None and modified.at < published.at:
         modified = None
@@ -230,13 +232,14 @@ def _extract(*, html: str, url: str | None, config: ExtractConfig) -> ExtractedP
         title=_strip_site_suffix(
             _clean(meta.title), site=_clean(meta.sitename), url=meta.url or url
         ),
-        authors=_split_authors(meta.author),
+        authors=page_authors(tree, meta.author, url=meta.url or url),
         published_at=published.at if published else None,
         language=declared_lang,
         canonical_url=_canonical_url(tree, page_url=url, fallback=meta.url),
         site_name=_clean(meta.sitename),
         description=_clean(meta.description),
-        paywalled=_paywalled(ld_objects),
+        paywalled=paywalled,
+        text_complete=not paywalled or not _is_teaser(text, ld_objects, tree),
         published_at_source=published.source if published else None,
         modified_at=modified.at if modified else None,
         modified_at_source=modified.source if modified else None,
@@ -437,14 +440,6 @@ def _strip_site_suffix(title: str | None, *, site: str | None, url: str | None) 
     return result
 
 
-def _split_authors(author: str | None) -> tuple[str, ...]:
-    # trafilatura joins several authors with "; "
-    if not author:
-        return ()
-    parts = (_clean(a) for a in author.split(";"))
-    return tuple(p for p in parts if p)
-
-
 def _absolute_http_url(value: str | None, *, base: str | None) -> str | None:
     if not value or not isinstance(value, str):
         return None
@@ -597,3 +592,54 @@ def _paywalled(ld_objects: list[dict[str, Any]]) -> bool | None:
         if free is True:
             seen_free = True
     return False if seen_free else None
+
+
+# ---- teasers -------------------------------------------------------------------------------
+
+# The invitation a paywall puts where the text stops, in the last paragraphs of a teaser.
+_PAYWALL_PROMPT = re.compile(
+    r"subscribe (?:now |today )?to (?:read|continue|keep reading|unlock)|to continue reading"
+    r"|(?:read|unlock) the (?:full|rest of the|whole) (?:article|story)|subscribers only"
+    r"|(?:exclusive|available) (?:to|for) (?:subscribers|members)|already a subscriber"
+    r"|(?:jetzt |hier )?(?:weiterlesen|freischalten) mit|abonnieren sie|(?:plus|premium)-artikel"
+    r"|exklusiv für abonnenten|réservé aux abonnés|la suite (?:est réservée|de cet article)"
+    r"|abonnez-vous|déjà abonné|suscríbete|exclusivo para suscriptores|ya eres suscriptor"
+    r"|abbonati|riservato agli abbonati|lees verder met|alleen voor abonnees|assine para ler",
+    re.I,
+)
+_TEASER_MAX_WORDS = 150
+_SIMPLE_SELECTOR = re.compile(r"^\s*([.#])([\w-]+)\s*$")
+
+
+def _is_teaser(text: str, ld_objects: list[dict[str, Any]], tree: HtmlElement) -> bool:
+    """Whether a paywalled page's text is only the free part.
+
+    Yes when the text ends with the paywall's invitation to subscribe, is shorter than a
+    teaser's ceiling, or the page's schema.org ``hasPart`` marks a paywalled section
+    (``cssSelector``) that the served page leaves empty. A paywalled page that carries
+    its whole text (a metered wall, served in full) is complete.
+    """
+    paragraphs = text.split("\n\n")
+    if any(_PAYWALL_PROMPT.search(p) for p in paragraphs[-3:]):
+        return True
+    if len(text.split()) < _TEASER_MAX_WORDS:
+        return True
+    for obj in ld_objects:
+        parts = obj.get("hasPart")
+        for part in parts if isinstance(parts, list) else [parts]:
+            if not isinstance(part, dict) or _as_bool(part.get("isAccessibleForFree")) is not False:
+                continue
+            selector = part.get("cssSelector")
+            match = _SIMPLE_SELECTOR.match(selector) if isinstance(selector, str) else None
+            if match is None:
+                continue
+            if match[1] == ".":
+                found = tree.xpath(
+                    "//*[contains(concat(' ', normalize-space(@class), ' '), $name)]",
+                    name=f" {match[2]} ",
+                )
+            else:
+                found = tree.xpath("//*[@id=$name]", name=match[2])
+            if not any(len(el.text_content().split()) >= 30 for el in found):
+                return True
+    return False

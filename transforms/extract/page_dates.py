@@ -40,6 +40,7 @@ from lxml.html import HtmlElement
 __all__ = [
     "DATE_SOURCES",
     "DatedBy",
+    "article_objects",
     "PageDates",
     "page_dates",
     "parse_page_datetime",
@@ -103,8 +104,6 @@ _ARTICLE_TYPES = frozenset(
         "ItemPage",
     ]
 )
-# Containers whose members are other stories (related links, teasers).
-_FOREIGN_KEYS = ("itemListElement", "relatedLink", "hasPart", "citation", "isPartOf")
 _NESTED_KEYS = ("@graph", "mainEntity", "mainEntityOfPage")
 _MAX_DEPTH = 12
 
@@ -228,7 +227,7 @@ def page_dates(tree: HtmlElement) -> PageDates:
     """The publication and update dates the page's markup states (module docstring)."""
     published: list[_Stamp] = []
     modified: list[_Stamp] = []
-    for obj in _ld_article_objects(tree):
+    for obj in article_objects(tree):
         published += _stamps([obj.get("datePublished"), obj.get("dateCreated")], "page_jsonld")
         modified += _stamps([obj.get("dateModified")], "page_jsonld")
     meta_pub, meta_mod = _meta_values(tree)
@@ -308,8 +307,12 @@ def _types(obj: dict[str, Any]) -> set[str]:
     return {k.rsplit("/", 1)[-1].casefold() for k in kinds if isinstance(k, str)}
 
 
-def _ld_article_objects(tree: HtmlElement) -> list[dict[str, Any]]:
-    """The page's own article objects, most specific type first; related items left out."""
+def article_objects(tree: HtmlElement) -> list[dict[str, Any]]:
+    """The page's own JSON-LD article objects, most specific type first.
+
+    Related stories (``itemListElement``, ``hasPart``, ...) are left out: their dates and
+    authors are not the page's.
+    """
     found: list[dict[str, Any]] = []
 
     def walk(node: object, depth: int) -> None:

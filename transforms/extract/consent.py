@@ -70,8 +70,8 @@ _TERMS = _words(
     # de
     r"cookie-\w+", r"einwilligung(?:en)?", r"zustimmung", r"partner(?:n)?", r"anbieter(?:n)?",
     r"personenbezogene(?:n)? daten", r"datenschutz\w*", r"werbung", r"werbefrei\w*",
-    r"tracking\w*", r"endgerät\w*", r"pur(?:-abo\w*)?", r"abo\w*", r"berechtigte[sn]? interesse",
-    r"widerruf\w*", r"drittanbieter\w*", r"dienste",
+    r"tracking\w*", r"endgerät\w*", r"pur-abo\w*", r"abo(?:s|nnent\w*|nnement\w*|nnier\w*)?",
+    r"berechtigte[sn]? interesse", r"widerruf\w*", r"drittanbieter\w*",
     # fr
     r"consentement", r"partenaires?", r"traceurs?", r"données personnelles",
     r"confidentialité", r"publicités?", r"intérêt légitime", r"appareils?", r"abonne\w*",

@@ -189,6 +189,9 @@ _BLOCKS_TO_BREAK = frozenset(
         "span",
     ]
 )
+_BUTTONS = (
+    "//button | //input[@type='submit' or @type='button' or @type='SUBMIT'] | //*[@role='button']"
+)
 _INVISIBLE = frozenset(["script", "style", "noscript", "template", "svg", "head"])
 
 
@@ -299,17 +302,9 @@ def button_labels(tree: object, *, limit: int = 200) -> list[str]:
     if not isinstance(tree, etree._Element):
         return []
     labels: list[str] = []
-    for element in tree.iter("button", "input", "a", "div", "span"):
-        tag = element.tag
-        if tag == "input":
-            if (element.get("type") or "").lower() not in ("submit", "button"):
-                continue
-            label = element.get("value") or ""
-        elif tag == "button" or (element.get("role") or "").lower() == "button":
-            label = element.text_content()
-        else:
-            continue
-        label = " ".join(label.split())
+    for element in tree.xpath(_BUTTONS):
+        raw = (element.get("value") or "") if element.tag == "input" else element.text_content()
+        label = " ".join(raw.split())
         if label:
             labels.append(label[:100])
             if len(labels) >= limit:

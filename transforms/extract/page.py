@@ -54,7 +54,12 @@ from wiredesk.transforms.common.langcodes import normalize_language
 from wiredesk.transforms.extract.consent import DEFAULT as CONSENT_DEFAULT
 from wiredesk.transforms.extract.consent import button_labels, consent_wall, page_blocks
 from wiredesk.transforms.extract.page_authors import page_authors
-from wiredesk.transforms.extract.page_dates import DatedBy, page_dates, url_has_date
+from wiredesk.transforms.extract.page_dates import (
+    DatedBy,
+    article_objects,
+    page_dates,
+    url_has_date,
+)
 
 __all__ = [
     "DEFAULT",
@@ -172,7 +177,8 @@ def _extract(*, html: str, url: str | None, config: ExtractConfig) -> ExtractedP
     # Read the raw tree before trafilatura: its cleaning drops <script> elements.
     ld_objects = list(_json_ld_objects(tree))
     declared_lang = _declared_language(tree)
-    stated = page_dates(tree)
+    ld_articles = article_objects(tree)
+    stated = page_dates(tree, ld_articles)
     published = _plausible_dated(stated.published, config)
 
     date_params = {
@@ -232,7 +238,7 @@ def _extract(*, html: str, url: str | None, config: ExtractConfig) -> ExtractedP
         title=_strip_site_suffix(
             _clean(meta.title), site=_clean(meta.sitename), url=meta.url or url
         ),
-        authors=page_authors(tree, meta.author, url=meta.url or url),
+        authors=page_authors(tree, meta.author, url=meta.url or url, articles=ld_articles),
         published_at=published.at if published else None,
         language=declared_lang,
         canonical_url=_canonical_url(tree, page_url=url, fallback=meta.url),

@@ -41,12 +41,21 @@ _MIN_CONTAINED = 5  # an outlet's name must be this long to match inside another
 
 
 def page_authors(
-    tree: HtmlElement, trafilatura_author: str | None, *, url: str | None = None
+    tree: HtmlElement,
+    trafilatura_author: str | None,
+    *,
+    url: str | None = None,
+    articles: list[dict[str, Any]] | None = None,
 ) -> tuple[str, ...]:
-    """The page's authors, in order (module docstring). Never raises on odd markup."""
-    people, persons = _ld_people(tree)
+    """The page's authors, in order (module docstring). Never raises on odd markup.
+
+    ``articles`` is ``article_objects(tree)`` when the caller has it already.
+    """
+    if articles is None:
+        articles = article_objects(tree)
+    people, persons = _ld_people(articles)
     names = people or _split(trafilatura_author)
-    site_names, host_labels = _outlet_keys(tree, url)
+    site_names, host_labels = _outlet_keys(tree, articles, url)
     kept: list[str] = []
     seen: set[str] = set()
     for name in names:
@@ -83,10 +92,10 @@ def _types(obj: dict[str, Any]) -> str:
     return " ".join(k.casefold() for k in kinds if isinstance(k, str))
 
 
-def _ld_people(tree: HtmlElement) -> tuple[list[str], set[str]]:
+def _ld_people(articles: list[dict[str, Any]]) -> tuple[list[str], set[str]]:
     """Names of the first page article object's ``author``s that are not organisations,
     and those of them typed ``Person``."""
-    for obj in article_objects(tree):
+    for obj in articles:
         found = obj.get("author") or obj.get("creator")
         items = found if isinstance(found, list) else [found]
         names: list[str] = []
@@ -116,14 +125,16 @@ def _key(name: str) -> str:
     return "".join(ch for ch in name.casefold() if ch.isalnum())
 
 
-def _outlet_keys(tree: HtmlElement, url: str | None) -> tuple[set[str], set[str]]:
+def _outlet_keys(
+    tree: HtmlElement, articles: list[dict[str, Any]], url: str | None
+) -> tuple[set[str], set[str]]:
     """Folded names of the site and its publisher, and the labels of its host name."""
     keys: set[str] = set()
     for meta in tree.iter("meta"):
         prop = (meta.get("property") or meta.get("name") or "").casefold()
         if prop in ("og:site_name", "publisher", "application-name", "article:publisher"):
             keys.add(_key(meta.get("content") or ""))
-    for obj in article_objects(tree):
+    for obj in articles:
         publisher = obj.get("publisher")
         for item in publisher if isinstance(publisher, list) else [publisher]:
             name = item.get("name") if isinstance(item, dict) else item

@@ -223,11 +223,14 @@ def _offset_text(hours: float) -> str:
     return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def page_dates(tree: HtmlElement) -> PageDates:
-    """The publication and update dates the page's markup states (module docstring)."""
+def page_dates(tree: HtmlElement, articles: list[dict[str, Any]] | None = None) -> PageDates:
+    """The publication and update dates the page's markup states (module docstring).
+
+    ``articles`` is ``article_objects(tree)`` when the caller has it already.
+    """
     published: list[_Stamp] = []
     modified: list[_Stamp] = []
-    for obj in article_objects(tree):
+    for obj in article_objects(tree) if articles is None else articles:
         published += _stamps([obj.get("datePublished"), obj.get("dateCreated")], "page_jsonld")
         modified += _stamps([obj.get("dateModified")], "page_jsonld")
     meta_pub, meta_mod = _meta_values(tree)

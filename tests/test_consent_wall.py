@@ -161,11 +161,20 @@ def test_third_person_consent_talk_with_choice_words_is_no_wall() -> None:
         "publicidade. Pode retirar o seu consentimento a qualquer momento.",
         "Vi och våra partner lagrar information på din enhet (cookies) och behandlar "
         "personuppgifter. Du kan återkalla ditt samtycke när som helst.",
+        "Me ja kumppanimme tallennamme tietoja laitteellesi, kuten evästeet, ja käsittelemme "
+        "henkilötietoja. Voit peruuttaa suostumuksesi milloin tahansa.",
+        "My a naši partneři ukládáme informace v zařízení, například soubory cookie, a "
+        "zpracováváme osobní údaje. Souhlas můžete kdykoli odvolat.",
+        "Biz ve iş ortaklarımız çerezler gibi bilgileri cihazınızda depolarız ve kişisel "
+        "veriler işleriz. Onayınızı istediğiniz zaman geri çekebilirsiniz.",
+        "Εμείς και οι συνεργάτες μας αποθηκεύουμε πληροφορίες σε μια συσκευή, όπως cookies, "
+        "και επεξεργαζόμαστε προσωπικά δεδομένα. Μπορείτε να αποσύρετε τη συγκατάθεση ανά "
+        "πάσα στιγμή.",
     ],
-    ids=["de", "fr", "nl", "pl", "pt", "sv"],
+    ids=["de", "fr", "nl", "pl", "pt", "sv", "fi", "cs", "tr", "el"],
 )
 def test_walls_in_other_languages(text: str) -> None:
-    buttons = ("Alle akzeptieren", "Tout accepter", "Akkoord", "Akceptuję", "Aceitar", "Godkänn")
+    buttons = ("Alle akzeptieren", "Akkoord", "Aceitar", "Hyväksy kaikki", "Αποδοχή όλων")
     assert consent_wall(text, buttons=buttons) is not None
 
 

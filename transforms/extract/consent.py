@@ -21,8 +21,9 @@ rather than by product: a text is a **consent wall** when
 
 An article *about* cookies fails 1, 3 or 4: it is long, speaks of the site and reader in
 the third person, and quotes regulators. The vocabulary covers English, German, French,
-Spanish, Italian, Dutch, Portuguese, Polish, Swedish and Danish (the languages the
-consent platforms ship most); a match in any of them counts, so no language detection
+Spanish, Italian, Dutch, Portuguese, Polish, Swedish, Danish, Norwegian, Finnish, Czech,
+Romanian, Hungarian, Greek and Turkish (the IAB consent framework's wording in each);
+a match in any of them counts, so no language detection
 is needed first.
 
 >>> consent_wall("We value your privacy\\n\\nWe and our partners use cookies to store and "
@@ -86,6 +87,14 @@ _TERMS = _words(
     r"zgod[aęy]", r"partnerzy", r"partnerów", r"dane osobowe", r"danych osobowych",
     r"prywatności", r"reklam\w*", r"samtycke", r"samtykke", r"personuppgifter",
     r"personoplysninger", r"integritet", r"annonser\w*",
+    # nb / fi / cs / ro / hu / el / tr
+    r"informasjonskapsler", r"personopplysninger", r"samtykket", r"partnere",
+    r"evästeet\w*", r"suostumu\w*", r"kumppani\w*", r"henkilötie\w*", r"mainon\w*",
+    r"soubory cookie", r"souhlas\w*", r"partneři", r"osobní údaje", r"reklam\w*",
+    r"consimțământ\w*", r"parteneri\w*", r"date personale", r"publicitate",
+    r"sütik\w*", r"hozzájárulás\w*", r"partnereink", r"személyes adatok",
+    r"συγκατάθεση", r"συνεργάτες", r"προσωπικά δεδομένα", r"διαφημίσεις",
+    r"çerezler\w*", r"onay\w*", r"iş ortaklarımız", r"kişisel veriler",
 )  # fmt: skip
 
 # Choices a dialog offers (its buttons), matched anywhere in the text.
@@ -106,6 +115,10 @@ _CHOICES = _words(
     r"(?:alles )?accepteren", r"weigeren", r"akkoord", r"akceptuję", r"zaakceptuj",
     r"odrzuć", r"aceitar(?: tudo)?", r"rejeitar", r"godkänn", r"acceptera(?: alla)?",
     r"tillad(?: alle)?", r"afvis",
+    r"godta(?: alle)?", r"avvis(?: alle)?", r"hyväksy(?: kaikki)?", r"hylkää(?: kaikki)?",
+    r"přijmout(?: vše)?", r"odmítnout(?: vše)?", r"accept(?:ă|ați)(?: tot)?", r"refuz(?:ă|ați)",
+    r"elfogadom", r"összes elfogadása", r"elutasítom", r"αποδοχή(?: όλων)?", r"απόρριψη",
+    r"kabul et(?:miyorum)?", r"tümünü kabul et", r"reddet",
 )  # fmt: skip
 
 # The site speaking to the reader about consent: first and second person.
@@ -132,6 +145,10 @@ _ADDRESS = _words(
     r"nós e os nossos parceiros", r"o seu consentimento", r"a qualquer momento",
     r"vi och våra partner", r"vi använder cookies", r"när som helst",
     r"vi og vores partnere", r"vi bruger cookies", r"når som helst",
+    r"vi og våre partnere", r"me ja kumppanimme", r"milloin tahansa", r"my a naši partneři",
+    r"kdykoli", r"noi și partenerii noștri", r"în orice moment", r"mi és partnereink",
+    r"bármikor", r"εμείς και οι συνεργάτες μας", r"ανά πάσα στιγμή",
+    r"biz ve iş ortaklarımız", r"istediğiniz zaman",
 )  # fmt: skip
 
 # Titles that consent pages carry instead of a headline.

@@ -170,3 +170,11 @@ def test_order_of_trust_page_feed_wire_fetch(
         assert (row["published_at_source"], row["published_at"].year) == expected
     if expected[0] == "fetch":
         assert article_row(article)["published_at"] == FETCHED
+
+
+def test_a_site_headers_clock_is_not_the_story_date() -> None:
+    body = (
+        '<header class="masthead"><time datetime="2026-12-05T08:00:00Z">Today</time></header>'
+        "<main><article><p>Story.</p></article></main>"
+    )
+    assert page_dates(_tree("", body)).published is None

@@ -384,14 +384,18 @@ def _time_values(tree: HtmlElement) -> tuple[list[str], list[str]]:
 
 
 def _in_article_head(element: HtmlElement) -> bool:
-    """Inside the page's first <article> or a <header>: the story's own byline time."""
+    """Inside the page's first <article>, or a <header> within <article>/<main>: the story's
+    own byline time (a site header's "today" clock is neither)."""
+    in_header = False
     for ancestor in element.iterancestors():
         tag = ancestor.tag if isinstance(ancestor.tag, str) else ""
         if tag == "header":
-            return True
-        if tag == "article":
+            in_header = True
+        elif tag == "main":
+            return in_header
+        elif tag == "article":
             first = next(iter(ancestor.getroottree().iter("article")), None)
-            return first is ancestor
+            return in_header or first is ancestor
     return False
 
 

@@ -44,6 +44,7 @@ class RejectReason(enum.StrEnum):
     PARSE_ERROR = "parse_error"
     EXTRACT_TIMEOUT = "extract_timeout"
     EMPTY_TEXT = "empty_text"
+    CONSENT_WALL = "consent_wall"
     # Our additions, documented in the README's reject table.
     BAD_URL = "bad_url"
     CONNECTION_ERROR = "connection_error"
@@ -182,3 +183,10 @@ class Article:
     story_in_copy: float | None = None  # a duplicate: share of the story found in it
     lede_shared: bool | None = None  # a duplicate: the story's lede is in it
     related_story_ids: tuple[str, ...] = ()  # a new story: the stories whose text it reuses
+    # Where published_at came from (page_jsonld, page_meta, page_time, url, text, feed,
+    # wire; None: unknown), the page's last update and its source, and whether the text
+    # is the whole article (False: a paywall's teaser).
+    published_at_source: str | None = None
+    modified_at: dt.datetime | None = None
+    modified_at_source: str | None = None
+    text_complete: bool = True

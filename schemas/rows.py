@@ -16,6 +16,7 @@ from wiredesk.schemas.tables import safe_region_partition
 __all__ = [
     "article_row",
     "duplicate_row",
+    "published",
     "row_partition",
     "story_day",
 ]
@@ -37,6 +38,23 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.astimezone(dt.UTC)
 
 
+def published(article: Article) -> tuple[dt.datetime | None, str | None]:
+    """``published_at`` and its source as written: the fetch time when nothing says more."""
+    if article.published_at is not None:
+        return _utc(article.published_at), article.published_at_source
+    return _utc(article.fetched_at), "fetch"
+
+
+def _date_columns(article: Article) -> dict[str, Any]:
+    at, source = published(article)
+    return {
+        "published_at": at,
+        "published_at_source": source,
+        "modified_at": _utc(article.modified_at),
+        "modified_at_source": article.modified_at_source if article.modified_at else None,
+    }
+
+
 def article_row(article: Article) -> dict[str, Any]:
     return {
         "story_id": article.story_id,
@@ -46,7 +64,6 @@ def article_row(article: Article) -> dict[str, Any]:
         "feed_url": article.feed_url,
         "title": article.title,
         "text": article.text,
-        "published_at": _utc(article.published_at),
         "fetched_at": _utc(article.fetched_at),
         "language": article.language,
         "authors": list(article.authors),
@@ -60,6 +77,8 @@ def article_row(article: Article) -> dict[str, Any]:
         "guid": article.guid,
         "is_wire": article.is_wire,
         "related_story_ids": list(article.related_story_ids),
+        **_date_columns(article),
+        "text_complete": article.text_complete,
         # Partition values travel with the row and are dropped by the writer's schema.
         "_day": story_day(article.published_at, article.fetched_at),
         "_region": safe_region_partition(article.region),
@@ -74,7 +93,6 @@ def duplicate_row(article: Article) -> dict[str, Any]:
         "source": article.source,
         "feed_url": article.feed_url,
         "title": article.title,
-        "published_at": _utc(article.published_at),
         "fetched_at": _utc(article.fetched_at),
         "similarity": article.similarity,
         "canonical_url": article.canonical_url,
@@ -89,6 +107,7 @@ def duplicate_row(article: Article) -> dict[str, Any]:
         "copy_in_story": article.copy_in_story,
         "story_in_copy": article.story_in_copy,
         "lede_shared": article.lede_shared,
+        **_date_columns(article),
         "_day": story_day(article.published_at, article.fetched_at),
         "_region": safe_region_partition(article.region),
     }

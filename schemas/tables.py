@@ -72,6 +72,11 @@ ARTICLES_SCHEMA = pa.schema(
         pa.field("is_wire", pa.bool_()),
         # Syndication (docs/syndication.md): the stories whose text this new story reuses.
         pa.field("related_story_ids", pa.list_(pa.string())),
+        # Where the dates came from, and whether the text is whole (issue 19).
+        pa.field("published_at_source", pa.string()),
+        pa.field("modified_at", _TS),
+        pa.field("modified_at_source", pa.string()),
+        pa.field("text_complete", pa.bool_()),
     ]
 )
 
@@ -99,6 +104,10 @@ DUPLICATES_SCHEMA = pa.schema(
         pa.field("copy_in_story", pa.float64()),
         pa.field("story_in_copy", pa.float64()),
         pa.field("lede_shared", pa.bool_()),
+        # Where the dates came from (issue 19).
+        pa.field("published_at_source", pa.string()),
+        pa.field("modified_at", _TS),
+        pa.field("modified_at_source", pa.string()),
     ]
 )
 

@@ -397,10 +397,11 @@ def test_the_extensive_date_search_runs_only_when_markup_has_no_date(
 
     monkeypatch.setattr(htmldate, "find_date", spy)
     dated = '<meta property="article:published_time" content="2024-03-05T08:30:00+00:00">'
-    ok(page(head=dated, body=LONG_BODY))
-    assert searches == [False]
-    searches.clear()
+    result = ok(page(head=dated, body=LONG_BODY))
+    assert searches == []  # the markup states the date: htmldate is not asked at all
+    assert result.published_at_source == "page_meta"
     undated = LONG_BODY.replace("</article>", "<p>Posted on March 5, 2024.</p></article>")
     result = ok(page(body=undated), url="https://news.example.com/a/1")
     assert searches == [False, True]
     assert result.published_at == dt.datetime(2024, 3, 5, tzinfo=dt.UTC)
+    assert result.published_at_source == "text"

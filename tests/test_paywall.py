@@ -92,3 +92,49 @@ def test_paywalls_are_kept_and_marked(tmp_path):
         if page in by_page:
             assert by_page[page] is expected, (page, by_page[page])
     assert con.execute("SELECT reason FROM rejects").fetchall() == [("http_403",)]
+    # Teasers say so: a 401/402 answer, or a paywalled text that ends inviting to subscribe.
+    complete = dict(con.execute("SELECT url, text_complete FROM articles").fetchall())
+    by_page = {url.rsplit("/", 1)[1]: value for url, value in complete.items()}
+    for page, expected in (
+        ("402", False),
+        ("401", False),
+        ("ld", False),
+        ("free", True),
+        ("plain", True),
+    ):
+        if page in by_page:
+            assert by_page[page] is expected, (page, by_page[page])
+
+
+def _metered(*, selector: str, served: bool) -> str:
+    ld = {
+        "@type": "NewsArticle",
+        "isAccessibleForFree": False,
+        "hasPart": {
+            "@type": "WebPageElement",
+            "isAccessibleForFree": False,
+            "cssSelector": selector,
+        },
+    }
+    words = " ".join(
+        f"Paragraph {n} of the council's budget story goes on here." for n in range(40)
+    )
+    locked = f"<div class='paywalled-part'><p>{words}</p></div>" if served else ""
+    return (
+        f"<html><head><script type='application/ld+json'>{json.dumps(ld)}</script></head>"
+        f"<body><article><h1>Budget</h1><p>{words}</p>{locked}</article></body></html>"
+    )
+
+
+def test_a_metered_page_served_whole_is_complete_and_a_missing_section_is_not():
+    from wiredesk.transforms.extract.page import ExtractedPage, extract_page
+
+    whole = extract_page(
+        html=_metered(selector=".paywalled-part", served=True), url="https://x.com/a"
+    )
+    cut = extract_page(
+        html=_metered(selector=".paywalled-part", served=False), url="https://x.com/a"
+    )
+    assert isinstance(whole, ExtractedPage) and isinstance(cut, ExtractedPage)
+    assert (whole.paywalled, whole.text_complete) == (True, True)
+    assert (cut.paywalled, cut.text_complete) == (True, False)

@@ -161,7 +161,8 @@ def is_person_name(name: str, *, config: AuthorsConfig = DEFAULT_CONFIG) -> bool
     if any(ch.isdigit() for ch in text):
         return False
     folded = _fold(text)
-    if folded in _NOT_PEOPLE or is_agency_credit(text):
+    # Agency tags are matched case-sensitively ("dpa"); a shouted "DPA" is the same credit.
+    if folded in _NOT_PEOPLE or is_agency_credit(text) or is_agency_credit(folded):
         return False
     words = folded.split()
     if len(words) > config.max_name_words:

@@ -1,10 +1,13 @@
 """Extract an article's body text and metadata from one HTML page (trafilatura).
 
 The page is parsed once with trafilatura's own loader; that tree is read for JSON-LD
-(paywall flag, a precise publication time), handed to ``trafilatura.bare_extraction`` for
-the text, and read for metadata by trafilatura's own readers (title, author, URL,
-htmldate's date, site name), minus the categories, tags and licence wiredesk does not
-store. On 430 benchmark pages that gave the same output as
+(paywall flag), for the publication and update dates its markup states and where
+(``page_dates``), handed to ``trafilatura.bare_extraction`` for the text, checked for a
+consent dialog posing as the text (``consent``: a ``consent_wall`` error), and read for
+metadata by trafilatura's own readers (title, author, URL, site name; htmldate's date
+only when the markup states none), minus the categories, tags and licence wiredesk does
+not store. Authors are the JSON-LD article's people, else trafilatura's, without the
+outlet (``page_authors``). On 430 benchmark pages that gave the same output as
 ``bare_extraction(with_metadata=True)`` at 0.9x its cost; the date search then became a
 fallback (see ``extensive_date_search``).
 
@@ -51,6 +54,15 @@ from lxml.html import HtmlElement
 
 from wiredesk.schemas.records import RejectReason
 from wiredesk.transforms.common.langcodes import normalize_language
+from wiredesk.transforms.extract.consent import DEFAULT as CONSENT_DEFAULT
+from wiredesk.transforms.extract.consent import button_labels, consent_wall, page_blocks
+from wiredesk.transforms.extract.page_authors import page_authors
+from wiredesk.transforms.extract.page_dates import (
+    DatedBy,
+    article_objects,
+    page_dates,
+    url_has_date,
+)
 
 __all__ = [
     "DEFAULT",
@@ -109,6 +121,11 @@ class ExtractedPage:
     site_name: str | None = None
     description: str | None = None
     paywalled: bool | None = None  # schema.org isAccessibleForFree, None when not stated
+    # Where published_at came from (page_dates.DATE_SOURCES), and the page's last update.
+    published_at_source: str | None = None
+    modified_at: dt.datetime | None = None  # aware, UTC
+    modified_at_source: str | None = None
+    text_complete: bool = True  # False: the text is only a paywall's teaser
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,6 +180,9 @@ def _extract(*, html: str, url: str | None, config: ExtractConfig) -> ExtractedP
     # Read the raw tree before trafilatura: its cleaning drops <script> elements.
     ld_objects = list(_json_ld_objects(tree))
     declared_lang = _declared_language(tree)
+    ld_articles = article_objects(tree)
+    stated = page_dates(tree, ld_articles)
+    published = _plausible_dated(stated.published, config)
 
     date_params = {
         "original_date": True,
@@ -186,38 +206,89 @@ def _extract(*, html: str, url: str | None, config: ExtractConfig) -> ExtractedP
         if full is not None:
             doc = full
     if doc is None:
-        return ExtractError(RejectReason.EMPTY_TEXT.value, "no main text found")
+        return _wall_or(tree, ExtractError(RejectReason.EMPTY_TEXT.value, "no main text found"))
     if not isinstance(doc, Document):  # as_dict is off; guards an API drift
         return ExtractError(RejectReason.EXTRACT_ERROR.value, f"unexpected {type(doc).__name__}")
 
     text = _paragraphs(doc.text or "")
     chars = len("".join(text.split()))  # non-space characters
     if chars < config.min_text_chars:
-        return ExtractError(
-            RejectReason.EMPTY_TEXT.value,
-            f"main text has {chars} characters, fewer than {config.min_text_chars}",
+        return _wall_or(
+            tree,
+            ExtractError(
+                RejectReason.EMPTY_TEXT.value,
+                f"main text has {chars} characters, fewer than {config.min_text_chars}",
+            ),
         )
+    if wall := _consent_wall(text, tree, doc.title):
+        return ExtractError(RejectReason.CONSENT_WALL.value, wall)
 
     meta = _page_metadata(
-        tree, url=url, date_params=date_params, extensive=config.extensive_date_search
+        tree,
+        url=url,
+        date_params=date_params,
+        extensive=config.extensive_date_search,
+        find_dates=published is None,
     )
+    if published is None:
+        published = _searched_date(meta.date, page_url=meta.url or url, config=config)
+    paywalled = _paywalled(ld_objects)
+    modified = _plausible_dated(stated.modified, config)
+    if modified is not None and published is not None and modified.at < published.at:
+        modified = None
     return ExtractedPage(
         text=text,
         title=_strip_site_suffix(
             _clean(meta.title), site=_clean(meta.sitename), url=meta.url or url
         ),
-        authors=_split_authors(meta.author),
-        published_at=_published_at(meta.date, ld_objects, config),
+        authors=page_authors(tree, meta.author, url=meta.url or url, articles=ld_articles),
+        published_at=published.at if published else None,
         language=declared_lang,
         canonical_url=_canonical_url(tree, page_url=url, fallback=meta.url),
         site_name=_clean(meta.sitename),
         description=_clean(meta.description),
-        paywalled=_paywalled(ld_objects),
+        paywalled=paywalled,
+        text_complete=not paywalled or not _is_teaser(text, ld_objects, tree),
+        published_at_source=published.source if published else None,
+        modified_at=modified.at if modified else None,
+        modified_at_source=modified.source if modified else None,
     )
 
 
+# Below this many words, the extracted text may be a scrap of the dialog's page (its
+# footer, one button) while trafilatura's filters dropped the dialog itself.
+_SCRAP_WORDS = 80
+_MAX_WALL_WORDS = CONSENT_DEFAULT.max_words
+
+
+def _consent_wall(text: str, tree: HtmlElement, title: object) -> str | None:
+    """Why the main text is a consent dialog, else None (see ``consent``)."""
+    title_str = title if isinstance(title, str) else None
+    if len(text.split()) > _MAX_WALL_WORDS:
+        return None  # spares long articles the button scan
+    buttons = button_labels(tree)
+    if wall := consent_wall(text, title=title_str, buttons=buttons):
+        return wall
+    if len(text.split()) < _SCRAP_WORDS:
+        return consent_wall(page_blocks(tree), title=title_str, buttons=buttons)
+    return None
+
+
+def _wall_or(tree: HtmlElement, error: ExtractError) -> ExtractError:
+    """A page without main text whose visible text is a consent dialog is a wall."""
+    title = tree.findtext(".//title")
+    if wall := consent_wall(page_blocks(tree), title=title, buttons=button_labels(tree)):
+        return ExtractError(RejectReason.CONSENT_WALL.value, wall)
+    return error
+
+
 def _page_metadata(
-    tree: HtmlElement, *, url: str | None, date_params: dict[str, Any], extensive: bool
+    tree: HtmlElement,
+    *,
+    url: str | None,
+    date_params: dict[str, Any],
+    extensive: bool,
+    find_dates: bool = True,
 ) -> Any:
     """Title, author, URL, date, site name and description, as trafilatura reads them.
 
@@ -250,8 +321,9 @@ def _page_metadata(
         meta.title = meta.title or extract_title(tree)
         meta.author = meta.author or extract_author(tree)
         meta.url = meta.url or extract_url(tree, url)
-        meta.date = find_date(tree, url=meta.url, **date_params)
-        if meta.date is None and extensive:
+        # htmldate's search is the fallback for pages whose markup states no date.
+        meta.date = find_date(tree, url=meta.url, **date_params) if find_dates else None
+        if meta.date is None and extensive and find_dates:
             meta.date = find_date(tree, url=meta.url, **{**date_params, "extensive_search": True})
         meta.sitename = meta.sitename or extract_sitename(tree)
         if meta.sitename:
@@ -377,14 +449,6 @@ def _strip_site_suffix(title: str | None, *, site: str | None, url: str | None) 
     return result
 
 
-def _split_authors(author: str | None) -> tuple[str, ...]:
-    # trafilatura joins several authors with "; "
-    if not author:
-        return ()
-    parts = (_clean(a) for a in author.split(";"))
-    return tuple(p for p in parts if p)
-
-
 def _absolute_http_url(value: str | None, *, base: str | None) -> str | None:
     if not value or not isinstance(value, str):
         return None
@@ -462,26 +526,21 @@ def _plausible(value: dt.datetime, config: ExtractConfig) -> bool:
     return value.year >= config.min_year and value <= now + dt.timedelta(days=1)
 
 
-def _published_at(
-    date_str: str | None, ld_objects: list[dict[str, Any]], config: ExtractConfig
-) -> dt.datetime | None:
+def _plausible_dated(found: DatedBy | None, config: ExtractConfig) -> DatedBy | None:
+    return found if found is not None and _plausible(found.at, config) else None
+
+
+def _searched_date(
+    date_str: str | None, *, page_url: str | None, config: ExtractConfig
+) -> DatedBy | None:
+    """htmldate's date for a page whose markup states none: from the URL, else the text."""
     found = _parse_datetime(date_str)
     if found is None:
         return None
-    # htmldate often finds only the day; when the page's JSON-LD gives the full time on
-    # that same day, keep the precise one.
-    if found.tzinfo is None and found.time() == dt.time(0):
-        for obj in ld_objects:
-            precise = _parse_datetime(obj.get("datePublished"))
-            if (
-                precise is not None
-                and precise.tzinfo is not None
-                and precise.date() == found.date()
-            ):
-                found = precise
-                break
     utc = _to_utc(found)
-    return utc if _plausible(utc, config) else None
+    if not _plausible(utc, config):
+        return None
+    return DatedBy(utc, "url" if url_has_date(page_url, found.date()) else "text")
 
 
 # ---- JSON-LD -----------------------------------------------------------------------------
@@ -542,3 +601,54 @@ def _paywalled(ld_objects: list[dict[str, Any]]) -> bool | None:
         if free is True:
             seen_free = True
     return False if seen_free else None
+
+
+# ---- teasers -------------------------------------------------------------------------------
+
+# The invitation a paywall puts where the text stops, in the last paragraphs of a teaser.
+_PAYWALL_PROMPT = re.compile(
+    r"subscribe (?:now |today )?to (?:read|continue|keep reading|unlock)|to continue reading"
+    r"|(?:read|unlock) the (?:full|rest of the|whole) (?:article|story)|subscribers only"
+    r"|(?:exclusive|available) (?:to|for) (?:subscribers|members)|already a subscriber"
+    r"|(?:jetzt |hier )?(?:weiterlesen|freischalten) mit|abonnieren sie|(?:plus|premium)-artikel"
+    r"|exklusiv für abonnenten|réservé aux abonnés|la suite (?:est réservée|de cet article)"
+    r"|abonnez-vous|déjà abonné|suscríbete|exclusivo para suscriptores|ya eres suscriptor"
+    r"|abbonati|riservato agli abbonati|lees verder met|alleen voor abonnees|assine para ler",
+    re.I,
+)
+_TEASER_MAX_WORDS = 150
+_SIMPLE_SELECTOR = re.compile(r"^\s*([.#])([\w-]+)\s*$")
+
+
+def _is_teaser(text: str, ld_objects: list[dict[str, Any]], tree: HtmlElement) -> bool:
+    """Whether a paywalled page's text is only the free part.
+
+    Yes when the text ends with the paywall's invitation to subscribe, is shorter than a
+    teaser's ceiling, or the page's schema.org ``hasPart`` marks a paywalled section
+    (``cssSelector``) that the served page leaves empty. A paywalled page that carries
+    its whole text (a metered wall, served in full) is complete.
+    """
+    paragraphs = text.split("\n\n")
+    if any(_PAYWALL_PROMPT.search(p) for p in paragraphs[-3:]):
+        return True
+    if len(text.split()) < _TEASER_MAX_WORDS:
+        return True
+    for obj in ld_objects:
+        parts = obj.get("hasPart")
+        for part in parts if isinstance(parts, list) else [parts]:
+            if not isinstance(part, dict) or _as_bool(part.get("isAccessibleForFree")) is not False:
+                continue
+            selector = part.get("cssSelector")
+            match = _SIMPLE_SELECTOR.match(selector) if isinstance(selector, str) else None
+            if match is None:
+                continue
+            if match[1] == ".":
+                found = tree.xpath(
+                    "//*[contains(concat(' ', normalize-space(@class), ' '), $name)]",
+                    name=f" {match[2]} ",
+                )
+            else:
+                found = tree.xpath("//*[@id=$name]", name=match[2])
+            if not any(len(el.text_content().split()) >= 30 for el in found):
+                return True
+    return False

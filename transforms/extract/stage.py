@@ -19,6 +19,7 @@ import atexit
 import collections
 import concurrent.futures
 import dataclasses
+import datetime as dt
 import hashlib
 import threading
 import unicodedata
@@ -55,9 +56,22 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(normalized.encode("utf-8")).hexdigest()[:32]
 
 
+def _published(
+    page: FetchedPage, extracted: ExtractedPage
+) -> tuple[dt.datetime | None, str | None]:
+    """Order of trust (DESIGN.md): the page, then the feed or wire item (the fetch time is
+    the writer's last resort). A feed's date never overrides a date the page states."""
+    if extracted.published_at is not None:
+        return extracted.published_at, extracted.published_at_source
+    if page.entry.published_at is not None:
+        return page.entry.published_at, "wire" if page.entry.is_wire else "feed"
+    return None, None
+
+
 def to_article(page: FetchedPage, extracted: ExtractedPage) -> Article:
     """Merge what the listing said with what the page says (the page is trusted first)."""
     entry = page.entry
+    published_at, published_source = _published(page, extracted)
     canonical = extracted.canonical_url and normalize_url(extracted.canonical_url)
     return Article(
         url=entry.url,
@@ -67,8 +81,7 @@ def to_article(page: FetchedPage, extracted: ExtractedPage) -> Article:
         feed_url=entry.feed_url,
         title=extracted.title or entry.title,
         text=extracted.text,
-        # Order of trust (docs/output-contract.md): the page, then the feed or wire item.
-        published_at=extracted.published_at or entry.published_at,
+        published_at=published_at,
         fetched_at=page.fetched_at,
         language=entry.language if entry.is_wire and entry.language else extracted.language,
         authors=list(extracted.authors) or list(entry.authors),
@@ -82,6 +95,11 @@ def to_article(page: FetchedPage, extracted: ExtractedPage) -> Article:
         is_wire=entry.is_wire,
         wire=entry.wire,
         content_hash=content_hash(extracted.text),
+        published_at_source=published_source,
+        modified_at=extracted.modified_at,
+        modified_at_source=extracted.modified_at_source,
+        # A 401/402 answer is a teaser by definition.
+        text_complete=extracted.text_complete and not page.paywalled,
     )
 
 

@@ -86,6 +86,8 @@ TODAY = dt.date(2024, 10, 28)
 # fewer words than this are a quote, not a copy.
 SUBSTANTIAL_SHARE = 0.45
 MIN_REUSED_WORDS = 25
+# "All of the story but its lede": a rewritten lede under a caption or a kicker.
+ALL_BUT_THE_LEDE = 0.8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,7 +175,11 @@ def label(
         or share_of_copy >= SUBSTANTIAL_SHARE
         or share_of_story >= SUBSTANTIAL_SHARE
     )
-    keeps_lede = start == 0 or (top <= 1 and start <= 2)
+    keeps_lede = (
+        start == 0
+        or (top <= 1 and start <= 2)
+        or (top <= 2 and start == 1 and share_of_story >= ALL_BUT_THE_LEDE)
+    )
     return substantial and keeps_lede
 
 

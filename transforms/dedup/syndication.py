@@ -455,9 +455,15 @@ def verify(a: Sketch, b: Sketch, config: SyndicationConfig = DEFAULT_CONFIG) -> 
         # A replaced lede is weaker evidence than a kept one: the copy must then take
         # the story's next paragraphs whole and almost word for word (two briefs of one
         # template, other numbers, share their shape and closing words, not their text).
+        # Or the copy carries all of the story but its lede under two paragraphs of its
+        # own (a caption or a kicker above a rewritten lede).
+        replaced = (cmp.para_gap_a <= 1 and cmp.para_gap_b <= 2) or (
+            cmp.para_gap_a <= 2
+            and cmp.para_gap_b == 1
+            and cmp.containment_b >= config.republication_containment
+        )
         keeps_story = lede_shared or (
-            cmp.para_gap_a <= 1
-            and cmp.para_gap_b <= 2
+            replaced
             and cmp.start_in_paragraph_b * cmp.step <= config.max_replaced_lede_offset_tokens
             and max(cmp.density_a, cmp.density_b) >= config.min_density_replaced_lede
         )

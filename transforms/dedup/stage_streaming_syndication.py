@@ -55,8 +55,8 @@ from apache_beam.transforms.userstate import (
 from apache_beam.utils.timestamp import Timestamp
 
 from wiredesk.schemas.records import Article
+from wiredesk.transforms.common.stage_keyed_state import day_of, keyed_side_input
 from wiredesk.transforms.dedup.signatures import Sketch, sketch_text
-from wiredesk.transforms.dedup.stage_stateful import day_of, keyed_side_input
 from wiredesk.transforms.dedup.stage_syndication import link_key
 from wiredesk.transforms.dedup.syndication import (
     DocInfo,

@@ -11,16 +11,21 @@ from typing import TYPE_CHECKING
 from wiredesk.transforms.common.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
-    from wiredesk.transforms.sources.stage_feeds import CarryOverFeedState, PollFeeds
+    from wiredesk.transforms.sources.stage_feeds import (
+        CarryOverFeedState,
+        PollFeeds,
+        PollFeedsStateful,
+    )
     from wiredesk.transforms.sources.stage_wire import ReadWireDir
 
-__all__ = ["CarryOverFeedState", "PollFeeds", "ReadWireDir"]
+__all__ = ["CarryOverFeedState", "PollFeeds", "PollFeedsStateful", "ReadWireDir"]
 
 __getattr__ = lazy_exports(
     __name__,
     {
         "CarryOverFeedState": "stage_feeds",
         "PollFeeds": "stage_feeds",
+        "PollFeedsStateful": "stage_feeds",
         "ReadWireDir": "stage_wire",
     },
 )

@@ -26,6 +26,7 @@ from apache_beam.metrics import Metrics
 from wiredesk.pipelines.options import RunConfig
 from wiredesk.pipelines.outputs import read_states, write_states, write_tables
 from wiredesk.schemas.records import FeedSource, Reject
+from wiredesk.transforms.common.metrics import NAMESPACE
 from wiredesk.transforms.dedup.stage_exact import DedupeEntries, entry_keys
 from wiredesk.transforms.dedup.stage_syndication import DetectSyndication
 from wiredesk.transforms.enrich.stage import Enrich
@@ -33,7 +34,7 @@ from wiredesk.transforms.extract.stage import ExtractText
 from wiredesk.transforms.fetch.stage import FetchArticle
 from wiredesk.transforms.fetch.stage_fetcher import FetchSettings
 from wiredesk.transforms.io.state_store import WriteState
-from wiredesk.transforms.io.write_table import NAMESPACE, WriteTable
+from wiredesk.transforms.io.write_table import WriteTable
 from wiredesk.transforms.io.written_keys import ReadWrittenKeys
 from wiredesk.transforms.io.written_stories import ReadWrittenStories
 from wiredesk.transforms.sources.poll_schedule import ScheduleConfig

@@ -35,8 +35,9 @@ from apache_beam.metrics import Metrics
 from wiredesk.pipelines.options import RunConfig
 from wiredesk.schemas.records import Reject
 from wiredesk.schemas.rows import article_row, duplicate_row, row_partition
+from wiredesk.transforms.common.metrics import NAMESPACE, rejected_total
 from wiredesk.transforms.io.state_store import ReadState
-from wiredesk.transforms.io.write_table import NAMESPACE, VerifyWritten
+from wiredesk.transforms.io.write_table import VerifyWritten
 
 __all__ = [
     "RestoredState",
@@ -85,7 +86,7 @@ def read_states(p: beam.Pipeline, config: RunConfig) -> RestoredState:
 
 def reject_row(reject: Reject) -> dict[str, Any]:
     """The ``rejects`` row of a reject, counted by stage and reason as it is written."""
-    Metrics.counter(NAMESPACE, f"rejected_{reject.stage}_{reject.reason}_total").inc()
+    Metrics.counter(NAMESPACE, rejected_total(reject.stage, reject.reason)).inc()
     return reject.to_row()
 
 

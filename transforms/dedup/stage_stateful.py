@@ -40,6 +40,7 @@ from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 
 from wiredesk.schemas.records import FeedEntry
+from wiredesk.transforms.common.metrics import NAMESPACE
 from wiredesk.transforms.common.stage_keyed_state import (
     day_of,
     expiry_time,
@@ -47,7 +48,6 @@ from wiredesk.transforms.common.stage_keyed_state import (
     keyed_side_input,
 )
 from wiredesk.transforms.dedup.stage_exact import guid_identity
-from wiredesk.transforms.io.write_table import NAMESPACE
 
 __all__ = [
     "DedupeEntriesStateful",

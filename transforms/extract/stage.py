@@ -30,10 +30,10 @@ from apache_beam.metrics import Metrics
 from apache_beam.utils.windowed_value import WindowedValue
 
 from wiredesk.schemas.records import Article, FetchedPage, Reject, RejectReason, Stage
+from wiredesk.transforms.common.metrics import NAMESPACE, rejected
 from wiredesk.transforms.common.urlnorm import normalize_url
 from wiredesk.transforms.extract.page import ExtractedPage, ExtractError, extract_fragment
 from wiredesk.transforms.extract.pool import ExtractorPool, PoolConfig
-from wiredesk.transforms.io.write_table import NAMESPACE
 
 __all__ = [
     "ExtractText",
@@ -203,7 +203,7 @@ class _ExtractFn(beam.DoFn):
             result = extract_fragment(html=page.html) if page.entry.is_wire else next(extracted)
             if isinstance(result, ExtractError):
                 self._rejected.inc()
-                Metrics.counter(NAMESPACE, f"rejected_extract_{result.reason}").inc()
+                Metrics.counter(NAMESPACE, rejected(Stage.EXTRACT, result.reason)).inc()
                 yield beam.pvalue.TaggedOutput(
                     ExtractText.REJECTS,
                     Reject(

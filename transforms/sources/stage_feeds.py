@@ -40,6 +40,8 @@ from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 
 from wiredesk.schemas.records import FeedSource, Reject, RejectReason, Stage, utcnow
+from wiredesk.transforms.common import metrics
+from wiredesk.transforms.common.metrics import NAMESPACE
 from wiredesk.transforms.common.stage_keyed_state import (
     expiry_time,
     horizon_duration,
@@ -47,7 +49,6 @@ from wiredesk.transforms.common.stage_keyed_state import (
 )
 from wiredesk.transforms.dedup.stage_exact import entry_keys
 from wiredesk.transforms.fetch.stage_fetcher import FetchingDoFn, FetchSettings
-from wiredesk.transforms.io.write_table import NAMESPACE
 from wiredesk.transforms.sources.feed_parse import parse_feed
 from wiredesk.transforms.sources.poll_schedule import (
     PollStatus,
@@ -93,9 +94,9 @@ def count_skipped(outcome: PollOutcome) -> None:
     """Count the items a poll did not pass on: in all (``entries_skipped_unusable``) and
     by reason (``entries_skipped_<reason>``), the same in the batch and unbounded graphs."""
     if outcome.skipped:
-        Metrics.counter(NAMESPACE, "entries_skipped_unusable").inc(outcome.skipped)
+        Metrics.counter(NAMESPACE, metrics.ENTRIES_SKIPPED_UNUSABLE).inc(outcome.skipped)
     for reason, count in outcome.skipped_reasons.items():
-        Metrics.counter(NAMESPACE, f"entries_skipped_{reason}").inc(count)
+        Metrics.counter(NAMESPACE, metrics.entries_skipped(reason)).inc(count)
 
 
 def listing_hash(entries: Iterable[Any]) -> str:
@@ -334,11 +335,11 @@ class _FeedPollerFn(FetchingDoFn):
     def __init__(self, settings: FetchSettings, schedule: ScheduleConfig) -> None:
         super().__init__(settings)
         self._schedule = schedule
-        self._changed = Metrics.counter(NAMESPACE, "feeds_changed")
-        self._feeds = Metrics.counter(NAMESPACE, "feeds_polled")
-        self._not_modified = Metrics.counter(NAMESPACE, "feeds_not_modified")
-        self._failed = Metrics.counter(NAMESPACE, "feeds_rejected")
-        self._entries = Metrics.counter(NAMESPACE, "entries_listed")
+        self._changed = Metrics.counter(NAMESPACE, metrics.FEEDS_CHANGED)
+        self._feeds = Metrics.counter(NAMESPACE, metrics.FEEDS_POLLED)
+        self._not_modified = Metrics.counter(NAMESPACE, metrics.FEEDS_NOT_MODIFIED)
+        self._failed = Metrics.counter(NAMESPACE, metrics.FEEDS_REJECTED)
+        self._entries = Metrics.counter(NAMESPACE, metrics.ENTRIES_LISTED)
 
     def _poll(
         self, feed: FeedSource, validators: Mapping[str, Any] | None, now: dt.datetime
@@ -365,7 +366,7 @@ class _FeedPollerFn(FetchingDoFn):
             self._entries.inc()
             yield entry
         for reject in outcome.rejects:
-            Metrics.counter(NAMESPACE, f"rejected_feed_{reject.reason}").inc()
+            Metrics.counter(NAMESPACE, metrics.rejected(Stage.FEED, reject.reason)).inc()
             yield beam.pvalue.TaggedOutput(PollFeeds.REJECTS, reject)
 
 

@@ -198,7 +198,7 @@ def test_restored_validators_make_the_first_poll_conditional():
 def _poller_counters(result: beam.runners.runner.PipelineResult) -> dict[str, int]:
     from apache_beam.metrics.metric import MetricsFilter
 
-    from wiredesk.transforms.io.write_table import NAMESPACE
+    from wiredesk.transforms.common.metrics import NAMESPACE
 
     result.wait_until_finish()
     query = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))

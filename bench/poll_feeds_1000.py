@@ -138,8 +138,8 @@ def time_poll_transform(urls: Sequence[str]) -> tuple[float, int]:
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
     from wiredesk.schemas.records import FeedSource
+    from wiredesk.transforms.common.metrics import NAMESPACE
     from wiredesk.transforms.fetch.stage_fetcher import FetchSettings
-    from wiredesk.transforms.io.write_table import NAMESPACE
     from wiredesk.transforms.sources.stage_feeds import PollFeeds
 
     start = time.perf_counter()

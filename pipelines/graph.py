@@ -25,16 +25,17 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from wiredesk.pipelines.options import RunConfig
-from wiredesk.pipelines.outputs import write_states, write_tables
+from wiredesk.pipelines.outputs import read_states, write_states, write_tables
 from wiredesk.schemas.records import FeedSource, Reject
+from wiredesk.transforms.common.metrics import NAMESPACE
 from wiredesk.transforms.dedup.stage_exact import DedupeEntries, entry_keys
 from wiredesk.transforms.dedup.stage_syndication import DetectSyndication
 from wiredesk.transforms.enrich.stage import Enrich
 from wiredesk.transforms.extract.stage import ExtractText
 from wiredesk.transforms.fetch.stage import FetchArticle
 from wiredesk.transforms.fetch.stage_fetcher import FetchSettings
-from wiredesk.transforms.io.state_store import ReadState, WriteState
-from wiredesk.transforms.io.write_table import NAMESPACE, WriteTable
+from wiredesk.transforms.io.state_store import WriteState
+from wiredesk.transforms.io.write_table import WriteTable
 from wiredesk.transforms.io.written_keys import ReadWrittenKeys
 from wiredesk.transforms.io.written_stories import ReadWrittenStories
 from wiredesk.transforms.sources.poll_schedule import ScheduleConfig
@@ -92,7 +93,6 @@ class _DropSeenRejects(beam.DoFn):
         if reject.key() in self._cache[1]:
             self._repeat.inc()
             return
-        Metrics.counter(NAMESPACE, f"rejected_{reject.stage}_{reject.reason}_total").inc()
         yield reject
 
 
@@ -136,36 +136,22 @@ def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]
     now = time.time()
     settings = fetch_settings_for(config)
 
-    seen_state = (
-        p
-        | "ReadSeenState"
-        >> ReadState(
-            output=config.output, kind="seen", horizon_days=config.seen_horizon_days, today=today
-        )
-        | "SeenKey" >> beam.Map(lambda row: row["key"])
-    )
+    restored = read_states(p, config)
     # The tables' own rows count as seen too: a run that died after some of its files
     # became visible, but before its seen state was written, must not write them twice.
     written_before = p | "ReadWrittenKeys" >> ReadWrittenKeys(
         output=config.output, horizon_days=config.seen_horizon_days, now=now
     )
-    seen = (seen_state, written_before) | "AllSeenBefore" >> beam.Flatten()
+    seen = (restored.seen_keys, written_before) | "AllSeenBefore" >> beam.Flatten()
     seen_side = beam.pvalue.AsList(seen)
-    story_state = p | "ReadStoryState" >> ReadState(
-        output=config.output, kind="stories", horizon_days=config.dedup_horizon_days, today=today
-    )
     # Likewise the stories of such a run: rebuilt from its articles, so a later
     # republication still joins the story already written.
     written_stories = p | "ReadWrittenStories" >> ReadWrittenStories(
         output=config.output, horizon_days=config.dedup_horizon_days, now=now, today=today
     )
-    stories = (story_state, written_stories) | "AllStoriesBefore" >> beam.Flatten()
+    stories = (restored.stories, written_stories) | "AllStoriesBefore" >> beam.Flatten()
     validators = (
-        p
-        | "ReadFeedState"
-        >> ReadState(
-            output=config.output, kind="feeds", horizon_days=config.seen_horizon_days, today=today
-        )
+        restored.feed_rows
         | "KeyByFeed" >> beam.Map(lambda row: (row["feed_url"], row))
         | "LatestPerFeed" >> beam.CombinePerKey(_latest_validators)
     )

@@ -30,9 +30,10 @@ from wiredesk.pipelines.graph import build_graph
 from wiredesk.pipelines.options import RunConfig
 from wiredesk.pipelines.writer_lease import check_no_other_writer, stream_job_mark, writer_lease
 from wiredesk.schemas.records import FeedSource
+from wiredesk.transforms.common import metrics
+from wiredesk.transforms.common.metrics import NAMESPACE
 from wiredesk.transforms.extract.stage import prestart_pool
 from wiredesk.transforms.io.feed_list import record_feed_list
-from wiredesk.transforms.io.write_table import NAMESPACE
 from wiredesk.transforms.sources.feeds_file import FeedsFileConfig, FeedsFileError, read_feeds_file
 
 __all__ = [
@@ -69,27 +70,31 @@ class RunSummary:
     def lines(self) -> list[str]:
         c = self.count
         rejected = {
-            name[len("rejected_") : -len("_total")]: value
-            for name, value in sorted(self.counters.items())
-            if name.startswith("rejected_") and name.endswith("_total")
+            f"{stage}_{reason}": self.count(name)
+            for name, (stage, reason) in sorted(metrics.rejected_total_names().items())
+            if self.count(name)
         }
         out = [
             f"run {self.run_id}: {self.seconds:.1f} s",
-            f"  feeds polled {c('feeds_polled')} (not modified {c('feeds_not_modified')}, "
-            f"rejected {c('feeds_rejected')}); wire files read {c('wire_files_read')}",
+            f"  feeds polled {c(metrics.FEEDS_POLLED)} (not modified "
+            f"{c(metrics.FEEDS_NOT_MODIFIED)}, rejected {c(metrics.FEEDS_REJECTED)}); "
+            f"wire files read {c(metrics.WIRE_FILES_READ)}",
             *_warc_lines(self.counters),
-            f"  entries listed {c('entries_listed') + c('wire_items_listed')}, "
-            f"new {c('entries_new')}, seen in an earlier run {c('entries_seen_in_earlier_run')}, "
-            f"same URL/guid in this run {c('entries_duplicate_url_in_run') + c('entries_duplicate_guid_in_run')}",
-            f"  pages fetched {c('pages_fetched')}, wire items {c('wire_items_passed')}, "
-            f"extracted {c('pages_extracted')}, enriched {c('articles_enriched')}",
-            f"  written: articles {c('articles_rows_written')}, duplicates {c('duplicates_rows_written')}, "
-            f"rejects {c('rejects_rows_written')} ({c('files_verified')} files verified)",
+            f"  entries listed {c(metrics.ENTRIES_LISTED) + c(metrics.WIRE_ITEMS_LISTED)}, "
+            f"new {c(metrics.ENTRIES_NEW)}, seen in an earlier run "
+            f"{c(metrics.ENTRIES_SEEN_IN_EARLIER_RUN)}, same URL/guid in this run "
+            f"{c(metrics.ENTRIES_DUPLICATE_URL_IN_RUN) + c(metrics.ENTRIES_DUPLICATE_GUID_IN_RUN)}",
+            f"  pages fetched {c(metrics.PAGES_FETCHED)}, wire items "
+            f"{c(metrics.WIRE_ITEMS_PASSED)}, extracted {c(metrics.PAGES_EXTRACTED)}, "
+            f"enriched {c(metrics.ARTICLES_ENRICHED)}",
+            f"  written: articles {c(metrics.ARTICLES_ROWS_WRITTEN)}, duplicates "
+            f"{c(metrics.DUPLICATES_ROWS_WRITTEN)}, rejects {c(metrics.REJECTS_ROWS_WRITTEN)} "
+            f"({c(metrics.FILES_VERIFIED)} files verified)",
         ]
         skipped = {
-            name[len("entries_skipped_") :]: value
-            for name, value in sorted(self.counters.items())
-            if name.startswith("entries_skipped_") and name != "entries_skipped_unusable" and value
+            reason: c(metrics.entries_skipped(reason))
+            for reason in sorted(metrics.SKIP_REASONS)
+            if c(metrics.entries_skipped(reason))
         }
         if skipped:
             out.insert(

@@ -48,6 +48,7 @@ from wiredesk.pipelines.options import RunConfig, new_run_id
 from wiredesk.pipelines.run import RunSummary, run_cycle
 from wiredesk.pipelines.writer_lease import holding_writer_lease
 from wiredesk.schemas.records import FeedSource
+from wiredesk.transforms.extract.pool import FORKSERVER_PRELOAD
 from wiredesk.transforms.io.state_store import latest_feed_rows, read_state_rows, state_glob
 from wiredesk.transforms.sources.poll_schedule import (
     due_feeds,
@@ -64,9 +65,6 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger(__name__)
-
-# The modules the extraction pool preloads in its forkserver (extract_pool._PRELOAD).
-_FORKSERVER_PRELOAD = ["trafilatura.core", "wiredesk.transforms.extract.page"]
 
 
 class StopFlag:
@@ -118,7 +116,8 @@ def shield_extraction_from_sigterm() -> bool:
         ctx = multiprocessing.get_context("forkserver")
     except ValueError:  # no forkserver on this platform
         return False
-    ctx.set_forkserver_preload(_FORKSERVER_PRELOAD)
+    # The pool's own list: this forkserver is the one its workers come from.
+    ctx.set_forkserver_preload(FORKSERVER_PRELOAD)
     previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         forkserver.ensure_running()

@@ -48,26 +48,22 @@ from apache_beam.transforms import window as window_fn
 from apache_beam.transforms.periodicsequence import PeriodicImpulse, RebaseMode
 from apache_beam.transforms.window import TimestampedValue
 
-from wiredesk.pipelines.graph import fetch_settings_for
+from wiredesk.pipelines.graph import fetch_settings_for, schedule_for
 from wiredesk.pipelines.options import RunConfig
-from wiredesk.pipelines.outputs import write_states, write_tables
+from wiredesk.pipelines.outputs import read_states, write_states, write_tables
 from wiredesk.schemas.records import FeedEntry, FeedSource
-from wiredesk.transforms.dedup.stage_stateful import (
-    DedupeEntriesStateful,
-    KeepFirstSeen,
-    PollFeedsStateful,
-    day_of,
-)
+from wiredesk.transforms.common.stage_keyed_state import day_of
+from wiredesk.transforms.dedup.stage_stateful import DedupeEntriesStateful, KeepFirstSeen
 from wiredesk.transforms.dedup.stage_streaming_syndication import StreamingSyndication
 from wiredesk.transforms.enrich.stage import Enrich
 from wiredesk.transforms.extract.stage import ExtractText
 from wiredesk.transforms.fetch.stage import FetchArticle
-from wiredesk.transforms.io.state_store import ReadState
 from wiredesk.transforms.io.windowed_write import (
     WindowSettings,
     WriteWindowedState,
     WriteWindowedTable,
 )
+from wiredesk.transforms.sources.stage_feeds import PollFeedsStateful
 from wiredesk.transforms.sources.stage_wire import ReadWireDir
 
 __all__ = ["UnboundedOutputs", "UnboundedSettings", "build_unbounded_graph", "poll_clock"]
@@ -136,29 +132,14 @@ def build_unbounded_graph(
 ) -> UnboundedOutputs:
     """Build the unbounded graph on ``p``. ``clock`` replaces the poll clock (tests
     pass a ``TestStream`` of ticks); any element of it triggers one poll of every feed."""
-    today = config.today
     fetch = fetch_settings_for(config)
     window = settings.window
 
-    seen_keys = (
-        p
-        | "ReadSeenState"
-        >> ReadState(
-            output=config.output, kind="seen", horizon_days=config.seen_horizon_days, today=today
-        )
-        | "SeenKey" >> beam.Map(lambda row: row["key"])
-    )
-    story_rows = p | "ReadStoryState" >> ReadState(
-        output=config.output,
-        kind="stories",
-        horizon_days=config.dedup_horizon_days,
-        today=today,
-    )
+    restored = read_states(p, config)
+    seen_keys = restored.seen_keys
     # The latest row per feed is picked by the poller (a CombinePerKey here would
     # not run on the local streaming runner the TestStream tests use).
-    validator_rows = p | "ReadFeedState" >> ReadState(
-        output=config.output, kind="feeds", horizon_days=config.seen_horizon_days, today=today
-    )
+    validator_rows = restored.feed_rows
 
     entry_sets: list[beam.PCollection] = []
     reject_sets: list[beam.PCollection] = []
@@ -175,6 +156,7 @@ def build_unbounded_graph(
                 settings=fetch,
                 horizon_days=config.seen_horizon_days,
                 restored_validators=validator_rows,
+                schedule=schedule_for(config),
             )
         )
         entry_sets.append(polled[PollFeedsStateful.ENTRIES])
@@ -218,7 +200,7 @@ def build_unbounded_graph(
     synd = (
         enriched[Enrich.ARTICLES] | "GlobalForState" >> beam.WindowInto(window_fn.GlobalWindows())
     ) | "DetectSyndication" >> StreamingSyndication(
-        horizon_days=config.dedup_horizon_days, restored_stories=story_rows
+        horizon_days=config.dedup_horizon_days, restored_stories=restored.stories
     )
 
     windowed_rejects = (

@@ -147,9 +147,12 @@ class Reject:
         }
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class Article:
-    """An extracted and enriched article: everything the ``articles`` row needs, and more."""
+    """An extracted and enriched article: everything the ``articles`` row needs, and more.
+
+    Frozen like every record: a stage that adds fields yields ``dataclasses.replace(...)``.
+    """
 
     url: str
     url_key: str

@@ -13,14 +13,10 @@ from apache_beam.transforms.window import TimestampedValue
 
 from wiredesk.loopback import LoopbackOutlet, Route
 from wiredesk.schemas.records import FeedEntry, FeedSource
-from wiredesk.transforms.dedup.stage_stateful import (
-    DedupeEntriesStateful,
-    KeepFirstSeen,
-    PollFeedsStateful,
-    day_of,
-    expiry_time,
-)
+from wiredesk.transforms.common.stage_keyed_state import day_of, expiry_time
+from wiredesk.transforms.dedup.stage_stateful import DedupeEntriesStateful, KeepFirstSeen
 from wiredesk.transforms.fetch.stage_fetcher import FetchSettings
+from wiredesk.transforms.sources.stage_feeds import PollFeedsStateful
 
 DAY = 24 * 3600
 T0 = 1_729_641_600  # 2024-10-23T00:00:00Z
@@ -197,3 +193,52 @@ def test_restored_validators_make_the_first_poll_conditional():
             )
             assert_that(out[PollFeedsStateful.ENTRIES], equal_to([]), label="nothing new")
         assert outlet.not_modified["/feed.xml"] == 1
+
+
+def _poller_counters(result: beam.runners.runner.PipelineResult) -> dict[str, int]:
+    from apache_beam.metrics.metric import MetricsFilter
+
+    from wiredesk.transforms.common.metrics import NAMESPACE
+
+    result.wait_until_finish()
+    query = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))
+    return {
+        c.key.metric.name: c.committed
+        for c in query["counters"]
+        if c.key.metric.name.startswith(("feeds_", "entries_", "rejected_feed_"))
+    }
+
+
+def test_the_stream_poller_counts_as_the_batch_poller_does():
+    from wiredesk.transforms.sources.stage_feeds import PollFeeds
+
+    outlet = LoopbackOutlet(
+        host="127.0.0.53",
+        routes={
+            "/feed.xml": Route(body=RSS),
+            "/gone.xml": Route(status=404, body=b"gone"),
+            "/junk.xml": Route(body=b"<html>no feed here</html>", content_type="text/html"),
+        },
+    )
+    settings = FetchSettings(allow_private=True, respect_robots=False)
+    with outlet:
+        feeds = [
+            FeedSource(url=outlet.url(path)) for path in ("/feed.xml", "/gone.xml", "/junk.xml")
+        ]
+        batch = beam.Pipeline()
+        no_state = batch | "Validators" >> beam.Create([])
+        _ = batch | beam.Create(feeds) | PollFeeds(settings=settings, validators=no_state)
+        batch_counters = _poller_counters(batch.run())
+        stream = beam.Pipeline(options=_streaming())
+        restored = stream | "Restored" >> beam.Create([])
+        _ = (
+            stream
+            | _stream([(T0, feeds)])
+            | PollFeedsStateful(settings=settings, horizon_days=30, restored_validators=restored)
+        )
+        stream_counters = _poller_counters(stream.run())
+    assert batch_counters["feeds_polled"] == 3
+    assert batch_counters["entries_listed"] == 2
+    assert batch_counters["feeds_rejected"] == 2
+    assert sum(v for k, v in batch_counters.items() if k.startswith("rejected_feed_")) == 2
+    assert stream_counters == batch_counters

@@ -27,6 +27,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from wiredesk.schemas.records import Article
+from wiredesk.transforms.common.metrics import NAMESPACE
 from wiredesk.transforms.dedup.signatures import sketch_text
 from wiredesk.transforms.dedup.stage_syndication import (
     DetectSyndication,
@@ -45,7 +46,6 @@ from wiredesk.transforms.dedup.syndication import (
     encode_link,
     story_id_for,
 )
-from wiredesk.transforms.io.write_table import NAMESPACE
 
 FIXTURE = Path(__file__).parent / "fixtures" / "syndication" / "syndication_docs.json.gz"
 TODAY = dt.date(2024, 10, 24)

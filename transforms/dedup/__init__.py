@@ -12,11 +12,7 @@ from wiredesk.transforms.common.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from wiredesk.transforms.dedup.stage_exact import DedupeEntries
-    from wiredesk.transforms.dedup.stage_stateful import (
-        DedupeEntriesStateful,
-        KeepFirstSeen,
-        PollFeedsStateful,
-    )
+    from wiredesk.transforms.dedup.stage_stateful import DedupeEntriesStateful, KeepFirstSeen
     from wiredesk.transforms.dedup.stage_streaming_syndication import StreamingSyndication
     from wiredesk.transforms.dedup.stage_syndication import DetectSyndication
 
@@ -25,7 +21,6 @@ __all__ = [
     "DedupeEntriesStateful",
     "DetectSyndication",
     "KeepFirstSeen",
-    "PollFeedsStateful",
     "StreamingSyndication",
 ]
 
@@ -35,7 +30,6 @@ __getattr__ = lazy_exports(
         "DedupeEntries": "stage_exact",
         "DedupeEntriesStateful": "stage_stateful",
         "KeepFirstSeen": "stage_stateful",
-        "PollFeedsStateful": "stage_stateful",
         "DetectSyndication": "stage_syndication",
         "StreamingSyndication": "stage_streaming_syndication",
     },

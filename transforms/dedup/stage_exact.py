@@ -20,7 +20,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import FeedEntry
-from wiredesk.transforms.io.write_table import NAMESPACE
+from wiredesk.transforms.common.metrics import NAMESPACE
 
 __all__ = ["DedupeEntries", "entry_keys", "guid_identity", "pick_entry"]
 

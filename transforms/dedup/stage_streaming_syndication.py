@@ -55,8 +55,9 @@ from apache_beam.transforms.userstate import (
 from apache_beam.utils.timestamp import Timestamp
 
 from wiredesk.schemas.records import Article
+from wiredesk.transforms.common.metrics import NAMESPACE
+from wiredesk.transforms.common.stage_keyed_state import day_of, keyed_side_input
 from wiredesk.transforms.dedup.signatures import Sketch, sketch_text
-from wiredesk.transforms.dedup.stage_stateful import day_of, keyed_side_input
 from wiredesk.transforms.dedup.stage_syndication import link_key, match_fields, place
 from wiredesk.transforms.dedup.syndication import (
     DocInfo,
@@ -64,7 +65,6 @@ from wiredesk.transforms.dedup.syndication import (
     SyndicationIndex,
     assign_streaming,
 )
-from wiredesk.transforms.io.write_table import NAMESPACE
 
 __all__ = ["SHARD", "StreamingSyndication"]
 

@@ -33,6 +33,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import Article
+from wiredesk.transforms.common.metrics import NAMESPACE, OutletNames
 from wiredesk.transforms.dedup.signatures import Sketch, sketch_text
 from wiredesk.transforms.dedup.syndication import (
     Assignment,
@@ -42,7 +43,6 @@ from wiredesk.transforms.dedup.syndication import (
     cluster_batch,
 )
 from wiredesk.transforms.enrich.agency import canonical_agency
-from wiredesk.transforms.io.write_table import NAMESPACE
 
 __all__ = ["DetectSyndication", "SignedDoc", "assign_stories", "link_key", "match_fields", "place"]
 
@@ -159,6 +159,11 @@ class _RouteFn(beam.DoFn):
         self._stories = Metrics.counter(NAMESPACE, "stories_new")
         self._dups = Metrics.counter(NAMESPACE, "duplicates_found")
         self._versions = Metrics.counter(NAMESPACE, "duplicates_same_wire_item")
+        # stories_from_<outlet> / duplicates_from_<outlet>: bounded, see OutletNames.
+        self._outlet = OutletNames()
+
+    def setup(self) -> None:
+        self._outlet = OutletNames()  # per DoFn instance on its worker
 
     def process(self, element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
         _doc_id, joined = element
@@ -170,13 +175,13 @@ class _RouteFn(beam.DoFn):
         placed = place(article, assignment)
         if assignment["canonical"]:
             self._stories.inc()
-            Metrics.counter(NAMESPACE, f"stories_from_{_metric_safe(article.source)}").inc()
+            Metrics.counter(NAMESPACE, f"stories_from_{self._outlet(article.source)}").inc()
             yield placed
         else:
             self._dups.inc()
             if assignment.get("kind") == "same_item":
                 self._versions.inc()
-            Metrics.counter(NAMESPACE, f"duplicates_from_{_metric_safe(article.source)}").inc()
+            Metrics.counter(NAMESPACE, f"duplicates_from_{self._outlet(article.source)}").inc()
             yield beam.pvalue.TaggedOutput(DetectSyndication.DUPLICATES, placed)
 
 
@@ -204,11 +209,6 @@ def place(article: Article, assignment: dict[str, Any]) -> Article:
         lede_shared=assignment.get("lede_shared"),
         related_story_ids=tuple(assignment.get("related_story_ids") or ()),
     )
-
-
-def _metric_safe(name: str | None) -> str:
-    cleaned = "".join(ch if ch.isalnum() else "_" for ch in (name or "unknown").lower())
-    return cleaned.strip("_")[:60] or "unknown"
 
 
 class DetectSyndication(beam.PTransform):

@@ -21,8 +21,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import Article, Reject, RejectReason, Stage
+from wiredesk.transforms.common.metrics import NAMESPACE
 from wiredesk.transforms.enrich.article import enrich
-from wiredesk.transforms.io.write_table import NAMESPACE
 
 __all__ = ["Enrich", "enrich_article"]
 

@@ -17,7 +17,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import Article
-from wiredesk.transforms.io.write_table import NAMESPACE
+from wiredesk.transforms.common.metrics import NAMESPACE
 
 __all__ = ["KeepLanguages", "primary_language"]
 

@@ -50,12 +50,14 @@ from wiredesk.transforms.extract.page import (
     extract_page,
 )
 
-__all__ = ["ExtractorPool", "PoolConfig"]
+__all__ = ["FORKSERVER_PRELOAD", "ExtractorPool", "PoolConfig"]
 
 LOGGER = logging.getLogger(__name__)
 
-# Imported once by the forkserver, so every worker forked from it starts warm.
-_PRELOAD = [
+# Imported once by the forkserver, so every worker forked from it starts warm. The one
+# list: whoever starts the forkserver first (this pool, or local streaming shielding it
+# from SIGTERM) preloads these, and a forkserver runs once per process.
+FORKSERVER_PRELOAD = [
     "trafilatura.core",
     "wiredesk.transforms.extract.page",
     "wiredesk.transforms.extract.warmup",
@@ -214,7 +216,7 @@ class ExtractorPool:
         if config.start_method == "forkserver":
             # Only takes effect if no forkserver runs yet in this process; else workers
             # import trafilatura themselves, a little slower, just as correct.
-            self._ctx.set_forkserver_preload(_PRELOAD)
+            self._ctx.set_forkserver_preload(FORKSERVER_PRELOAD)
         self._cond = threading.Condition()
         self._idle: list[_Worker] = []
         self._all: list[_Worker] = []  # for the finalizer: every live worker

@@ -31,10 +31,10 @@ from apache_beam.metrics import Metrics
 from apache_beam.utils.windowed_value import WindowedValue
 
 from wiredesk.schemas.records import Article, FetchedPage, Reject, RejectReason, Stage
+from wiredesk.transforms.common.metrics import NAMESPACE, rejected
 from wiredesk.transforms.common.urlnorm import normalize_url
 from wiredesk.transforms.extract.page import ExtractedPage, ExtractError, extract_fragment
 from wiredesk.transforms.extract.pool import ExtractorPool, PoolConfig
-from wiredesk.transforms.io.write_table import NAMESPACE
 
 __all__ = [
     "ExtractText",
@@ -59,7 +59,7 @@ def content_hash(text: str) -> str:
 def _published(
     page: FetchedPage, extracted: ExtractedPage
 ) -> tuple[dt.datetime | None, str | None]:
-    """Order of trust (DESIGN.md): the page, then the feed or wire item (the fetch time is
+    """Order of trust (docs/output-contract.md): the page, then the feed or wire item (the fetch time is
     the writer's last resort). A feed's date never overrides a date the page states."""
     if extracted.published_at is not None:
         return extracted.published_at, extracted.published_at_source
@@ -221,7 +221,7 @@ class _ExtractFn(beam.DoFn):
             result = extract_fragment(html=page.html) if page.entry.is_wire else next(extracted)
             if isinstance(result, ExtractError):
                 self._rejected.inc()
-                Metrics.counter(NAMESPACE, f"rejected_extract_{result.reason}").inc()
+                Metrics.counter(NAMESPACE, rejected(Stage.EXTRACT, result.reason)).inc()
                 yield beam.pvalue.TaggedOutput(
                     ExtractText.REJECTS,
                     Reject(

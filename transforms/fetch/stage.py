@@ -22,9 +22,9 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import FeedEntry, FetchedPage, Reject, RejectReason, Stage, utcnow
+from wiredesk.transforms.common.metrics import NAMESPACE, rejected
 from wiredesk.transforms.fetch.http_client import PAYWALL_STATUSES
 from wiredesk.transforms.fetch.stage_fetcher import FetchingDoFn, FetchSettings
-from wiredesk.transforms.io.write_table import NAMESPACE
 
 __all__ = ["FetchArticle", "fetch_one_page"]
 
@@ -94,7 +94,7 @@ class _FetchFn(FetchingDoFn):
         for outcome in self._mapper.map(fetch, batch):
             if isinstance(outcome, Reject):
                 self._rejected.inc()
-                Metrics.counter(NAMESPACE, f"rejected_fetch_{outcome.reason}").inc()
+                Metrics.counter(NAMESPACE, rejected(Stage.FETCH, outcome.reason)).inc()
                 yield beam.pvalue.TaggedOutput(FetchArticle.REJECTS, outcome)
             else:
                 (self._wire if outcome.entry.is_wire else self._fetched).inc()

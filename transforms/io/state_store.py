@@ -33,6 +33,7 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
+from wiredesk.transforms.common.metrics import NAMESPACE
 from wiredesk.transforms.io.parquet_read import (
     UNREADABLE_FILES,
     UnreadableFile,
@@ -40,7 +41,7 @@ from wiredesk.transforms.io.parquet_read import (
     read_parquet_bytes,
     skip_unreadable,
 )
-from wiredesk.transforms.io.write_table import NAMESPACE, write_rows_atomically
+from wiredesk.transforms.io.write_table import write_rows_atomically
 
 __all__ = [
     "STATE_SCHEMAS",

@@ -34,8 +34,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from wiredesk.schemas.records import FetchedPage
+from wiredesk.transforms.common.metrics import NAMESPACE
 from wiredesk.transforms.fetch.http_client import DEFAULT_USER_AGENT
-from wiredesk.transforms.io.write_table import NAMESPACE
 from wiredesk.transforms.sources.warc_records import ENTRY_HEADER, entry_to_header
 
 __all__ = ["CaptureWarc", "warc_date", "write_page_records"]

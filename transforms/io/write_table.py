@@ -41,6 +41,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.tables import TABLE_SCHEMAS, safe_date_partition, safe_region_partition
+from wiredesk.transforms.common.metrics import NAMESPACE
 
 __all__ = [
     "chunks",
@@ -54,7 +55,6 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger(__name__)
-NAMESPACE = "wiredesk"
 
 # (date, region or None). region None means "no region partition" (rejects).
 PartitionFn = Callable[[dict[str, Any]], tuple[dt.date, str | None]]

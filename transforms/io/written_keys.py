@@ -29,6 +29,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import FeedEntry, Reject
+from wiredesk.transforms.common.metrics import NAMESPACE
 from wiredesk.transforms.common.urlnorm import url_key
 from wiredesk.transforms.dedup.stage_exact import entry_keys
 from wiredesk.transforms.io.parquet_read import (
@@ -37,7 +38,6 @@ from wiredesk.transforms.io.parquet_read import (
     read_parquet,
     skip_unreadable,
 )
-from wiredesk.transforms.io.write_table import NAMESPACE
 
 __all__ = [
     "COMPACTED_PREFIX",

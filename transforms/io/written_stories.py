@@ -38,10 +38,10 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.rows import story_day
+from wiredesk.transforms.common.metrics import NAMESPACE
 from wiredesk.transforms.dedup.signatures import sketch_text
 from wiredesk.transforms.dedup.syndication import encode_link
 from wiredesk.transforms.io.parquet_read import UNREADABLE_FILES, UnreadableFile, skip_unreadable
-from wiredesk.transforms.io.write_table import NAMESPACE
 from wiredesk.transforms.io.written_keys import (
     ListUnfinishedRunFiles,
     read_columns,

@@ -11,6 +11,12 @@ rows for the ``feeds`` state: validators and the next poll planned by
 listing changed, slower for one that answered 304 or listed the same items,
 backing off when it fails, never before its ttl / max-age / Retry-After).
 
+Two transforms, one poll: :class:`PollFeeds` (the batch graph and each local streaming
+cycle: the previous state rows come in as a side input) and :class:`PollFeedsStateful`
+(the unbounded graph: one feed a key, its last row in keyed state). Both poll a feed
+with :func:`poll_or_reject` and count and emit through the same DoFn base, so both
+graphs keep the same counters (``feeds_*``, ``entries_*``, ``rejected_feed_<reason>``).
+
 Example::
 
     polled = sources | PollFeeds(settings=FetchSettings(), validators=validators_side)
@@ -28,12 +34,21 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.coders import PickleCoder
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.timeutil import TimeDomain
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 
 from wiredesk.schemas.records import FeedSource, Reject, RejectReason, Stage, utcnow
+from wiredesk.transforms.common import metrics
+from wiredesk.transforms.common.metrics import NAMESPACE
+from wiredesk.transforms.common.stage_keyed_state import (
+    expiry_time,
+    horizon_duration,
+    keyed_side_input,
+)
 from wiredesk.transforms.dedup.stage_exact import entry_keys
 from wiredesk.transforms.fetch.stage_fetcher import FetchingDoFn, FetchSettings
-from wiredesk.transforms.io.write_table import NAMESPACE
 from wiredesk.transforms.sources.feed_health import health_fields
 from wiredesk.transforms.sources.feed_parse import parse_feed
 from wiredesk.transforms.sources.poll_schedule import (
@@ -49,10 +64,12 @@ from wiredesk.transforms.sources.wire_parse import parse_wire, sniff_wire_kind
 __all__ = [
     "CarryOverFeedState",
     "PollFeeds",
+    "PollFeedsStateful",
     "PollOutcome",
     "interleave_by_host",
     "listing_hash",
     "poll_one_feed",
+    "poll_or_reject",
 ]
 
 
@@ -86,9 +103,9 @@ def count_skipped(outcome: PollOutcome) -> None:
     """Count the items a poll did not pass on: in all (``entries_skipped_unusable``) and
     by reason (``entries_skipped_<reason>``), the same in the batch and unbounded graphs."""
     if outcome.skipped:
-        Metrics.counter(NAMESPACE, "entries_skipped_unusable").inc(outcome.skipped)
+        Metrics.counter(NAMESPACE, metrics.ENTRIES_SKIPPED_UNUSABLE).inc(outcome.skipped)
     for reason, count in outcome.skipped_reasons.items():
-        Metrics.counter(NAMESPACE, f"entries_skipped_{reason}").inc(count)
+        Metrics.counter(NAMESPACE, metrics.entries_skipped(reason)).inc(count)
 
 
 def listing_hash(entries: Iterable[Any]) -> str:
@@ -272,70 +289,108 @@ def interleave_by_host(feeds: Sequence[FeedSource]) -> list[FeedSource]:
     return ordered
 
 
-class _PollFeedsFn(FetchingDoFn):
+def poll_or_reject(
+    *,
+    fetcher: Any,
+    feed: FeedSource,
+    validators: Mapping[str, Any] | None,
+    now: dt.datetime,
+    schedule: ScheduleConfig,
+) -> PollOutcome:
+    """:func:`poll_one_feed`, with a bug in it turned into a ``parse_error`` reject.
+
+    A bug must not lose the other feeds of a batch, nor stop the clock for every feed
+    of a stream. The feed's next state row records a failed poll and keeps the
+    validators and listing it had.
+    """
+    try:
+        return poll_one_feed(
+            fetcher=fetcher, feed=feed, validators=validators, now=now, schedule=schedule
+        )
+    except Exception as exc:
+        reject = Reject(
+            url=feed.url,
+            feed_url=feed.url,
+            stage=Stage.FEED.value,
+            reason=RejectReason.PARSE_ERROR.value,
+            detail=f"{type(exc).__name__}: {exc}",
+            at=now,
+        )
+        previous = validators or {}
+        state = _state_row(
+            feed=feed,
+            now=now,
+            previous=previous,
+            status=PollStatus.FAILED,
+            hints=ServerHints(),
+            schedule=schedule,
+            etag=previous.get("etag"),
+            last_modified=previous.get("last_modified"),
+            listing=previous.get("listing_hash"),
+        )
+        return PollOutcome(
+            rejects=(reject,), state=state, status="failed", poll_status=PollStatus.FAILED
+        )
+
+
+class _FeedPollerFn(FetchingDoFn):
+    """What the batch and the stream poller share: one feed's poll, its counters, its outputs.
+
+    The two differ only in where a feed's previous state row comes from (a side input,
+    or keyed state) and which new rows they emit; each calls :meth:`_poll` for a feed
+    and passes the outcome through :meth:`_emit`, so both graphs count the same.
+    """
+
     def __init__(self, settings: FetchSettings, schedule: ScheduleConfig) -> None:
         super().__init__(settings)
         self._schedule = schedule
-        self._changed = Metrics.counter(NAMESPACE, "feeds_changed")
-        self._feeds = Metrics.counter(NAMESPACE, "feeds_polled")
-        self._not_modified = Metrics.counter(NAMESPACE, "feeds_not_modified")
-        self._failed = Metrics.counter(NAMESPACE, "feeds_rejected")
-        self._entries = Metrics.counter(NAMESPACE, "entries_listed")
+        self._changed = Metrics.counter(NAMESPACE, metrics.FEEDS_CHANGED)
+        self._feeds = Metrics.counter(NAMESPACE, metrics.FEEDS_POLLED)
+        self._not_modified = Metrics.counter(NAMESPACE, metrics.FEEDS_NOT_MODIFIED)
+        self._failed = Metrics.counter(NAMESPACE, metrics.FEEDS_REJECTED)
+        self._entries = Metrics.counter(NAMESPACE, metrics.ENTRIES_LISTED)
+
+    def _poll(
+        self, feed: FeedSource, validators: Mapping[str, Any] | None, now: dt.datetime
+    ) -> PollOutcome:
+        return poll_or_reject(
+            fetcher=self._fetcher,
+            feed=feed,
+            validators=validators,
+            now=now,
+            schedule=self._schedule,
+        )
+
+    def _emit(self, outcome: PollOutcome) -> Iterator[Any]:
+        """Count the outcome; yield its entries (main) and rejects (tagged), not its state."""
+        self._feeds.inc()
+        if outcome.status == "not_modified":
+            self._not_modified.inc()
+        elif outcome.status == "failed":
+            self._failed.inc()
+        if outcome.poll_status is PollStatus.CHANGED:
+            self._changed.inc()
+        count_skipped(outcome)
+        for entry in outcome.entries:
+            self._entries.inc()
+            yield entry
+        for reject in outcome.rejects:
+            Metrics.counter(NAMESPACE, metrics.rejected(Stage.FEED, reject.reason)).inc()
+            yield beam.pvalue.TaggedOutput(PollFeeds.REJECTS, reject)
+
+
+class _PollFeedsFn(_FeedPollerFn):
+    """A batch of feeds, polled in parallel; each feed's previous row from a side input."""
 
     def process(
         self, batch: list[FeedSource], validators: Mapping[str, Mapping[str, Any]]
     ) -> Iterator[Any]:
         now = utcnow()
-
-        def poll(feed: FeedSource) -> PollOutcome:
-            try:
-                return poll_one_feed(
-                    fetcher=self._fetcher,
-                    feed=feed,
-                    validators=validators.get(feed.url),
-                    now=now,
-                    schedule=self._schedule,
-                )
-            except Exception as exc:  # a bug must not lose the other feeds
-                reject = Reject(
-                    url=feed.url,
-                    feed_url=feed.url,
-                    stage=Stage.FEED.value,
-                    reason=RejectReason.PARSE_ERROR.value,
-                    detail=f"{type(exc).__name__}: {exc}",
-                    at=now,
-                )
-                previous = validators.get(feed.url) or {}
-                state = _state_row(
-                    feed=feed,
-                    now=now,
-                    previous=previous,
-                    status=PollStatus.FAILED,
-                    hints=ServerHints(),
-                    schedule=self._schedule,
-                    etag=previous.get("etag"),
-                    last_modified=previous.get("last_modified"),
-                    listing=previous.get("listing_hash"),
-                )
-                return PollOutcome(
-                    rejects=(reject,), state=state, status="failed", poll_status=PollStatus.FAILED
-                )
-
-        for outcome in self._mapper.map(poll, batch):
-            self._feeds.inc()
-            if outcome.status == "not_modified":
-                self._not_modified.inc()
-            elif outcome.status == "failed":
-                self._failed.inc()
-            if outcome.poll_status is PollStatus.CHANGED:
-                self._changed.inc()
-            count_skipped(outcome)
-            for entry in outcome.entries:
-                self._entries.inc()
-                yield entry
-            for reject in outcome.rejects:
-                Metrics.counter(NAMESPACE, f"rejected_feed_{reject.reason}").inc()
-                yield beam.pvalue.TaggedOutput(PollFeeds.REJECTS, reject)
+        outcomes = self._mapper.map(
+            lambda feed: self._poll(feed, validators.get(feed.url), now), batch
+        )
+        for outcome in outcomes:
+            yield from self._emit(outcome)
             if outcome.state is not None:
                 yield beam.pvalue.TaggedOutput(PollFeeds.STATE, outcome.state)
 
@@ -395,5 +450,118 @@ class PollFeeds(beam.PTransform):
             | "FetchAndParse"
             >> beam.ParDo(
                 _PollFeedsFn(self._settings, self._schedule), beam.pvalue.AsDict(self._validators)
+            ).with_outputs(self.REJECTS, self.STATE, main=self.ENTRIES)
+        )
+
+
+# The stream poller's keyed state and timer, and the DoFn parameters that bind them
+# (module-level, so they are not calls in argument defaults).
+_VALIDATORS = ReadModifyWriteStateSpec("validators", PickleCoder())
+_FEED_EXPIRE = TimerSpec("expire", TimeDomain.WATERMARK)
+_VALIDATORS_PARAM = beam.DoFn.StateParam(_VALIDATORS)
+_FEED_EXPIRE_PARAM = beam.DoFn.TimerParam(_FEED_EXPIRE)
+
+
+def _latest_restored(rows: Iterable[Any]) -> dict[str, Any] | None:
+    """The latest restored state row of one feed, or None."""
+    usable = [r for r in rows if isinstance(r, dict) and r.get("polled_at") is not None]
+    return _latest_row(usable) if usable else None
+
+
+def _validators_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+    """Persist a validators row when they change, and once a day (so a restart
+    within the horizon still finds them)."""
+    if old is None:
+        return True
+    return (
+        old.get("etag") != new.get("etag")
+        or old.get("last_modified") != new.get("last_modified")
+        or old.get("day") != new.get("day")
+    )
+
+
+class _PollFeedStatefulFn(_FeedPollerFn):
+    """One feed a key; its last state row in keyed state, forgotten when idle."""
+
+    VALIDATORS = _VALIDATORS
+    EXPIRE = _FEED_EXPIRE
+
+    def __init__(
+        self, *, settings: FetchSettings, schedule: ScheduleConfig, horizon_days: int
+    ) -> None:
+        super().__init__(settings, schedule)
+        self._horizon = horizon_duration(horizon_days)
+
+    def process(
+        self,
+        element: tuple[str, FeedSource],
+        restored: Any,  # multimap: feed URL -> restored state rows
+        timestamp: Any = beam.DoFn.TimestampParam,
+        state: Any = _VALIDATORS_PARAM,
+        expire: Any = _FEED_EXPIRE_PARAM,
+    ) -> Iterator[Any]:
+        url, feed = element
+        expire.set(expiry_time(timestamp, self._horizon))
+        stored = state.read()
+        validators = stored if stored is not None else _latest_restored(restored[url])
+        outcome = self._poll(feed, validators, utcnow())
+        yield from self._emit(outcome)
+        if outcome.state is not None:
+            new = dict(outcome.state)
+            if _validators_changed(validators, new):
+                yield beam.pvalue.TaggedOutput(PollFeeds.STATE, new)
+            state.write(new)
+
+    @on_timer(_FEED_EXPIRE)
+    def on_expire(self, state: Any = _VALIDATORS_PARAM) -> None:
+        state.clear()
+
+
+class PollFeedsStateful(beam.PTransform):
+    """The stream's :class:`PollFeeds`: the same poll, counters and outputs, with each
+    feed's validators (ETag, Last-Modified) and schedule in keyed state.
+
+    FeedSource -> FeedEntry (main), Reject (``rejects``), state rows (``feed_state``,
+    when the validators change, and once a day). ``restored_validators``: the ``feeds``
+    state rows restored from OUT; the latest row of a feed is used when this job has
+    not polled it yet. Keyed state is forgotten ``horizon_days`` after a feed's last poll.
+    """
+
+    ENTRIES = PollFeeds.ENTRIES
+    REJECTS = PollFeeds.REJECTS
+    STATE = PollFeeds.STATE
+
+    def __init__(
+        self,
+        *,
+        settings: FetchSettings,
+        horizon_days: int,
+        restored_validators: beam.PCollection,
+        schedule: ScheduleConfig | None = None,
+    ) -> None:
+        super().__init__()
+        self._settings = settings
+        self._horizon_days = horizon_days
+        self._restored = restored_validators
+        self._schedule = schedule or ScheduleConfig()
+
+    def expand(self, feeds: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return (
+            feeds
+            | "KeyByFeed" >> beam.Map(lambda f: (f.url, f)).with_output_types(tuple[str, Any])
+            | "PollWithValidators"
+            >> beam.ParDo(
+                _PollFeedStatefulFn(
+                    settings=self._settings,
+                    schedule=self._schedule,
+                    horizon_days=self._horizon_days,
+                ),
+                beam.pvalue.AsMultiMap(
+                    keyed_side_input(
+                        self._restored,
+                        lambda row: row.get("feed_url") if isinstance(row, dict) else "",
+                        label="RestoredByFeed",
+                    )
+                ),
             ).with_outputs(self.REJECTS, self.STATE, main=self.ENTRIES)
         )

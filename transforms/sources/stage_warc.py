@@ -43,7 +43,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import Reject, RejectReason, Stage
-from wiredesk.transforms.io.write_table import NAMESPACE
+from wiredesk.transforms.common.metrics import NAMESPACE
 from wiredesk.transforms.sources.warc_records import (
     WarcFilters,
     read_warc,

@@ -35,7 +35,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import FeedSource, Reject, RejectReason, Stage, utcnow
-from wiredesk.transforms.io.write_table import NAMESPACE
+from wiredesk.transforms.common.metrics import NAMESPACE, rejected
 from wiredesk.transforms.sources.wire_parse import parse_wire
 
 __all__ = ["NotARegularFile", "ReadWireDir", "read_drop_file", "wire_file_key"]
@@ -113,7 +113,7 @@ class _ReadWireFileFn(beam.DoFn):
                 self._gone.inc()
                 return
             except OSError as err:
-                Metrics.counter(NAMESPACE, "rejected_feed_unreadable_file").inc()
+                Metrics.counter(NAMESPACE, rejected(Stage.FEED, RejectReason.UNREADABLE_FILE)).inc()
                 detail = f"cannot read this file: {err.strerror or err}"
                 yield self._reject(path, RejectReason.UNREADABLE_FILE.value, detail, now)
                 # Not marked read: the next run tries again.
@@ -124,7 +124,7 @@ class _ReadWireFileFn(beam.DoFn):
                 self._items.inc()
                 yield entry
             for reject in parsed.rejects:
-                Metrics.counter(NAMESPACE, f"rejected_feed_{reject.reason}").inc()
+                Metrics.counter(NAMESPACE, rejected(Stage.FEED, reject.reason)).inc()
                 yield beam.pvalue.TaggedOutput(ReadWireDir.REJECTS, reject)
         yield beam.pvalue.TaggedOutput(ReadWireDir.SEEN, key)
 

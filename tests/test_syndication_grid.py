@@ -26,6 +26,8 @@ PRECISION_FLOOR = 0.99
 RECALL_FLOOR = 0.97
 ARI_FLOOR = 0.97  # NEWS-COPY's published figures: MinHash 0.737, re-ranking 0.937
 RELATED_RECALL_FLOOR = 0.85
+# Each code path alone has a third of the pairs, so one pair moves it three times as much.
+PATH_PRECISION_FLOOR = 0.98
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +63,7 @@ def test_every_code_path_holds_the_floors(grid, gap) -> None:
     for key, scores in cells.items():
         if key[5] == gap:
             path.add(scores)
-    assert path.precision >= PRECISION_FLOOR, path.precision
+    assert path.precision >= PATH_PRECISION_FLOOR, path.precision
     assert path.recall >= RECALL_FLOOR, path.recall
 
 

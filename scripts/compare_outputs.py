@@ -11,12 +11,16 @@ code before the change and with the code after, then ``compare`` the two folders
 (``wiredesk run --once`` over the pages of ``bench/throughput.py``, served by the same
 loopback outlets). ``compare`` reads every table of both with DuckDB and compares the rows,
 ignoring what differs between any two runs of the same code: run ids, fetch and reject
-timestamps, and publication times that came from a feed stamped at serving time.
+timestamps, publication times that came from a feed stamped at serving time, and the
+loopback outlets' ports, which the system picks anew on every run. ``story_id`` hashes a
+URL with its port, so it is compared as what it means: the (normalized) URL of the
+story's canonical copy.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -29,6 +33,28 @@ TABLES = ("articles", "duplicates", "rejects")
 # Columns whose values change between two runs of the same code on the same input.
 VOLATILE = {"fetched_at", "at", "run_id", "date"}
 _FEED_STAMPED = "published_at"  # bench feeds stamp every item with the serving time
+_PORT = re.compile(r"(127\.\d+\.\d+\.\d+):\d+")
+
+
+def _normalize(value: object) -> object:
+    if isinstance(value, str):
+        return _PORT.sub(r"\1:PORT", value)
+    if isinstance(value, list):
+        return [_normalize(v) for v in value]
+    return value
+
+
+def _story_urls(root: Path) -> dict[str, str]:
+    """story_id -> the normalized URL of its canonical copy (its articles row)."""
+    glob = str(root / "articles" / "**" / "*.parquet")
+    if not list((root / "articles").rglob("*.parquet")):
+        return {}
+    rows = (
+        duckdb.connect()
+        .execute(f"SELECT story_id, url FROM read_parquet('{glob}', hive_partitioning=true)")
+        .fetchall()
+    )
+    return {sid: str(_normalize(url)) for sid, url in rows}
 
 
 def produce(*, python: str, out: Path, pages: int) -> None:
@@ -75,7 +101,17 @@ def table_rows(root: Path, table: str) -> list[tuple[object, ...]]:
     rows = con.execute(
         f"SELECT {cols} FROM read_parquet('{glob}', hive_partitioning=true)"
     ).fetchall()
-    return sorted(rows, key=repr)
+    stories = _story_urls(root)
+    out = []
+    for row in rows:
+        values = [_normalize(v) for v in row]
+        for i, name in enumerate(keep):
+            if name == "story_id":
+                values[i] = "story of " + stories.get(str(row[i]), str(row[i]))
+            elif name == "related_story_ids" and isinstance(row[i], list):
+                values[i] = sorted(stories.get(str(x), str(x)) for x in row[i])
+        out.append(tuple(values))
+    return sorted(out, key=repr)
 
 
 def compare(a: Path, b: Path) -> int:

@@ -307,6 +307,20 @@ class _MinHasher:
         assert best is not None
         return (best >> np.uint64(32)).astype(np.uint32)
 
+    def windows(self, shingles: U64, starts: list[int], width: int) -> U32:
+        """The MinHash of each window ``shingles[s : s + width]``, in one vectorized
+        step (the same values as calling the hasher on each window). A short window at
+        the end is padded with its own first shingle, which leaves its minimum as is."""
+        n = len(shingles)
+        if not starts or n == 0:
+            return np.zeros((0, self.n), dtype=np.uint32)
+        offsets = np.arange(width)
+        at = np.asarray(starts)[:, None] + offsets[None, :]
+        at = np.where(at < n, at, np.asarray(starts)[:, None])
+        with np.errstate(over="ignore"):
+            block = shingles[at][:, :, None] * self.a + self.b
+        return (block.min(axis=1) >> np.uint64(32)).astype(np.uint32)
+
 
 _hashers: dict[tuple[int, int], _MinHasher] = {}
 
@@ -370,10 +384,11 @@ def _sketch_hashes(
         shift=shift,
         content_hash=content_hash if n_tokens else 0,
         minhash=_hasher(config.num_perm, 1)(sh).astype("<u4").tobytes(),
-        head_minhash=b"".join(
-            head(sh[i : i + config.head_shingles]).astype("<u4").tobytes()
-            for i in sorted(set(min(st, max(n - 1, 0)) for st in starts))
+        head_minhash=head.windows(
+            sh, sorted(set(min(st, max(n - 1, 0)) for st in starts)), config.head_shingles
         )
+        .astype("<u4")
+        .tobytes()
         if n
         else b"",
         samples=high.astype("<u4").tobytes(),

@@ -270,7 +270,9 @@ def instrument_dofns(clock: StageClock) -> Callable[[], None]:
                 and "process" in cls.__dict__
             ):
                 original = cls.__dict__["process"]
-                name = f"{module_name.rsplit('.', 1)[1]}.{cls.__name__}"
+                # "extract.stage._ExtractFn": the stage package and module (every stage
+                # package has a ``stage`` module, so the module alone is ambiguous).
+                name = f"{'.'.join(module_name.split('.')[-2:])}.{cls.__name__}"
                 setattr(cls, "process", _timed_process(original, name, clock))  # noqa: B010
                 undo.append((cls, original))
 
@@ -377,7 +379,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     rows,
                 )
             )
-            dedup = ("syndication._SignFn", "syndication._AssignFn", "syndication._RouteFn")
+            dedup = (
+                "dedup.stage_syndication._SignFn",
+                "dedup.stage_syndication._AssignFn",
+                "dedup.stage_syndication._RouteFn",
+            )
             held = sum(beam_clock.seconds[name] for name in dedup)
             cpu = sum(beam_clock.cpu[name] for name in dedup)
             print(

@@ -71,7 +71,7 @@ def test_benches_run_quick_and_print_their_tables():
     assert "4b extract_page (pipeline's)" in prof
     assert "'fetched': 12, 'extracted': 12" in prof
     assert "| DoFn (runner thread) | seconds |" in prof
-    assert "extract_text._ExtractFn" in prof
+    assert "extract.stage._ExtractFn" in prof
     assert "written: articles 12, duplicates 0, rejects 0" in prof
 
     timeline = outputs["timeline"]

@@ -204,6 +204,7 @@ def test_a_republication_joins_a_story_whose_run_died_before_its_state(
     # The crash: table files verified, no state file written.
     state = sorted(p.relative_to(out).as_posix() for p in (out / "_state").rglob("*.parquet"))
     assert state == [
+        "_state/feed_list/part-crash-1.parquet",  # recorded when the run started
         "_state/feeds/part-crash-1.parquet",
         "_state/seen/part-crash-1.parquet",
         "_state/stories/part-crash-1.parquet",

@@ -28,7 +28,12 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 
 from wiredesk.pipelines.graph import build_graph
 from wiredesk.pipelines.options import RunConfig
-from wiredesk.pipelines.writer_lease import check_no_other_writer, stream_job_mark, writer_lease
+from wiredesk.pipelines.writer_lease import (
+    check_no_other_writer,
+    is_dry_run,
+    stream_job_mark,
+    writer_lease,
+)
 from wiredesk.schemas.records import FeedSource
 from wiredesk.transforms.common import metrics
 from wiredesk.transforms.common.metrics import NAMESPACE
@@ -204,7 +209,8 @@ def launch(argv: Sequence[str]) -> Any:
     options = PipelineOptions(args)
     config = RunConfig.from_options(options)
     feeds = load_feeds(config.feeds) if config.feeds else []
-    record_feed_list(output=config.output, feeds=feeds, run_id=config.run_id)
+    if not is_dry_run(args):  # a dry run submits nothing and writes nothing
+        record_feed_list(output=config.output, feeds=feeds, run_id=config.run_id)
     if config.streaming:
         return run_unbounded(config=config, feeds=feeds, beam_args=args)
     pipeline = beam.Pipeline(runner=_runner_for(options), options=options)
@@ -295,11 +301,13 @@ def run(argv: Sequence[str] | None = None) -> RunSummary:
     """Build and run one batch pass from command-line style arguments."""
     import sys
 
-    options = PipelineOptions(list(argv if argv is not None else sys.argv[1:]))
+    args = list(argv if argv is not None else sys.argv[1:])
+    options = PipelineOptions(args)
     config = RunConfig.from_options(options)
     feeds = load_feeds(config.feeds) if config.feeds else []
     check_output_writable(config.output)
-    record_feed_list(output=config.output, feeds=feeds, run_id=config.run_id)
+    if not is_dry_run(args):  # a dry run submits nothing and writes nothing
+        record_feed_list(output=config.output, feeds=feeds, run_id=config.run_id)
     streaming = config.streaming or bool(options.view_as(StandardOptions).streaming)
     if streaming and not is_local_runner(options):
         # A managed runner runs the graph unbounded (docs/architecture.md); this returns once

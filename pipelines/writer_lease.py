@@ -57,7 +57,7 @@ LEASE_EXPIRY_HEARTBEATS = 4  # a lease not renewed for this many heartbeats is t
 _DEFAULT_WAIT = {"once": 300.0, "streaming": 0.0, STREAM_JOB_MODE: 0.0}
 
 
-def _is_dry_run(beam_args: Sequence[str]) -> bool:
+def is_dry_run(beam_args: Sequence[str]) -> bool:
     """Whether the runner will submit nothing: read as Beam reads it (any value is true)."""
     if not any(arg.startswith("--dry_run") for arg in beam_args):
         return False
@@ -96,9 +96,9 @@ def writer_lease(
     """Hold the writer lease on ``config.output`` for the block (None: no lease taken).
 
     Raises :class:`LeaseBusy` when another writer still holds it after the wait."""
-    store = None if _is_dry_run(beam_args) else lease_store_for(config.output)
+    store = None if is_dry_run(beam_args) else lease_store_for(config.output)
     if store is None:
-        if not _is_dry_run(beam_args):
+        if not is_dry_run(beam_args):
             _no_lease_warning(config.output)
         yield None
         return
@@ -124,7 +124,7 @@ def check_no_other_writer(config: RunConfig, *, beam_args: Sequence[str] = ()) -
     The check takes the lease without waiting and gives it back at once, so it
     follows the rules a waiting writer follows (a crashed holder's lease is free)."""
     timing = dataclasses.replace(_timing(config, "once"), wait_s=0.0)
-    store = None if _is_dry_run(beam_args) else lease_store_for(config.output)
+    store = None if is_dry_run(beam_args) else lease_store_for(config.output)
     if store is None:
         return
     with WriterLease(store, run_id=config.run_id, mode="once", timing=timing):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
@@ -148,9 +149,8 @@ def _article(
         published_at=page_date,
         published_at_source="page_meta" if page_date else None,
     )
-    article = to_article(page, extracted)
-    article.story_id = "s"
-    return article
+    # Articles are frozen: the story comes with a new record, as DetectSyndication does.
+    return dataclasses.replace(to_article(page, extracted), story_id="s")
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,9 @@ import os
 import platform
 import random
 import re
+import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -36,17 +38,20 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+    # Last: a checkout on PYTHONPATH (throughput.py's "@checkout=DIR") must win.
+    sys.path.append(str(ROOT))
 
 from wiredesk.loopback import LoopbackOutlet, Route  # noqa: E402
 
 __all__ = [
     "FIXTURE_DIRS",
+    "Measured",
     "Page",
     "PageSite",
     "fmt_table",
     "load_pages",
     "machine_info",
+    "measure_process",
     "median",
     "shuffle_text_runs",
     "story_variants",
@@ -250,6 +255,72 @@ def machine_info() -> dict[str, str]:
     }
 
 
+# ---- one process tree, measured --------------------------------------------------------
+
+# Printed by ``common.py run ...`` (below) as its last line: the CPU of the run's own process
+# (Beam's runner, fetching, everything not in a worker process).
+_RUNNER_CPU = re.compile(r"^bench: runner process CPU ([0-9.]+) s$", re.MULTILINE)
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+@dataclasses.dataclass(frozen=True)
+class Measured:
+    wall: float  # start to exit of the process
+    cpu: float  # user + system CPU of the process and every process under it
+    runner_cpu: float | None  # of the process itself, when it reported it
+    stdout: str
+    stderr: str
+    returncode: int
+
+
+def _adopt_orphans() -> None:
+    """Make this process the reaper of its orphaned descendants (Linux), so that their
+    CPU is counted: a forkserver outlives the run that started it by a moment, and its
+    workers are its children, not the run's."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _reap_adopted(deadline_s: float = 5.0) -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return  # none left
+        if pid == 0:
+            time.sleep(0.02)
+
+
+def measure_process(cmd: Sequence[str], *, env: dict[str, str] | None = None) -> Measured:
+    """Run ``cmd`` to its end; its wall time, the CPU of its whole process tree, and the
+    CPU its own process reported (``bench: runner process CPU`` on stderr).
+
+    Run nothing else as a child of this process meanwhile: every adopted orphan is reaped
+    and counted."""
+    _adopt_orphans()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(list(cmd), capture_output=True, text=True, check=False, env=env)
+    wall = time.perf_counter() - start
+    _reap_adopted()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    runner = _RUNNER_CPU.search(proc.stderr)
+    return Measured(
+        wall=wall,
+        cpu=cpu,
+        runner_cpu=float(runner.group(1)) if runner else None,
+        stdout=proc.stdout,
+        stderr=proc.stderr,
+        returncode=proc.returncode,
+    )
+
+
 # ---- variants: ``python bench/common.py --variant NAME run ...`` ----------------------
 # Runs the CLI with a patch applied, so that a bench can time the code as it was before a
 # change (or a prototype of a change elsewhere) side by side with the code as it is.
@@ -298,7 +369,15 @@ def run_variant(argv: Sequence[str]) -> int:
     while args and args[0] == "--variant":
         VARIANTS[args[1]]()
         args = args[2:]
-    return main(args)
+    try:
+        return main(args)
+    finally:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        print(
+            f"bench: runner process CPU {usage.ru_utime + usage.ru_stime:.3f} s",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -45,7 +45,6 @@ WIREDESK_DOFN_MODULES = (
     "wiredesk.transforms.dedup.stage_exact",
     "wiredesk.transforms.fetch.stage",
     "wiredesk.transforms.extract.stage",
-    "wiredesk.transforms.enrich.stage",
     "wiredesk.transforms.dedup.stage_syndication",
     "wiredesk.transforms.io.write_table",
     "wiredesk.transforms.io.state_store",
@@ -99,9 +98,9 @@ def profile_pure(pages: Sequence[Any], site: PageSite, clock: StageClock) -> dic
         cluster_batch,
     )
     from wiredesk.transforms.enrich import geo
-    from wiredesk.transforms.enrich.stage import enrich_article
+    from wiredesk.transforms.enrich.article import enrich_article
     from wiredesk.transforms.extract.page import ExtractedPage, extract_page
-    from wiredesk.transforms.extract.stage import to_article
+    from wiredesk.transforms.extract.page_pass import to_article
     from wiredesk.transforms.fetch.concurrency import ThreadPoolMapper
     from wiredesk.transforms.fetch.stage import fetch_one_page
     from wiredesk.transforms.fetch.stage_fetcher import FetchSettings

@@ -1,126 +1,90 @@
-"""End-to-end throughput against the extraction ceiling, side by side in one run.
+"""End-to-end throughput against the with-metadata ceiling, side by side in one run.
 
     python bench/throughput.py                 # 1,068 pages (178 fixture pages x 6), 3 rounds
     python bench/throughput.py --quick         # 12 pages, 1 round, default config only (smoke)
     python bench/throughput.py --corpus DIR --pages 2000   # more pages: *.html(.gz) below DIR
 
-Each round measures, on the same HTML strings:
+Each round measures, on the same pages, every process from its start to its exit:
 
-* the ceiling: ``multiprocessing.Pool(P)`` (P = cores) mapping plain ``trafilatura.extract``
-  over the pages (pool warm, imports done), and the same with wiredesk's own
-  ``extract_page`` (``bare_extraction`` with metadata, what the pipeline really runs);
-* ``wiredesk run --once`` as a subprocess over loopback outlets serving the pages and RSS
-  feeds listing them (``--allow-private-addresses``, a fresh OUT per run), once per
-  pipeline configuration (default; ``--extract-workers 3``; two SDK worker processes).
+* the ceiling (bench/ceiling.py): the script a user would write to get text, title, date
+  and authors: ``multiprocessing.Pool(P)`` (P = cores) over the pages as files, each
+  through ``trafilatura.extract(html, output_format="json", with_metadata=True)``;
+  interpreter start, imports and the pool's start included;
+* ``wiredesk run --once`` over loopback outlets serving the pages and RSS feeds listing
+  them (``--allow-private-addresses``, a fresh OUT per run), once per pipeline
+  configuration (default: the pool of 2; ``--extract-workers 1``; Beam's multi-process
+  harness with 2 SDK workers, which extract in-process).
+
+For each run: the process wall, the CPU of its whole process tree (the run, the
+forkserver and its extraction workers, or the SDK worker processes), and the CPU of the
+run's own process, the **runner** (Beam, polling, fetching, assigning stories, writing).
+The runner's share of all CPU is what caps a local run's parallelism (Amdahl). A
+projection to 8, 16 and 64 cores follows from the runs with 1 and 2 extraction workers
+(:func:`project`), labelled as such.
 
 Pages are fixture pages plus shuffled copies that are distinct stories (bench/common.py),
-so syndication signs and indexes every page and finds (almost) no duplicates.
-Pipeline time is the run's own figure (graph construction to last file verified, as
-printed by ``wiredesk run``); the process wall (adds interpreter start, imports and
-reading the feeds file) is shown too. Rounds interleave all modes so that load from other
-users of the machine spreads over all of them; medians are reported.
+so syndication signs and indexes every page and finds (almost) no duplicates. Rounds
+interleave all modes so that load from other users of the machine spreads over all of
+them; medians are reported.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import multiprocessing
 import os
 import re
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from ceiling import ceiling_command, write_page_files  # noqa: E402
 from common import (  # noqa: E402
+    Measured,
+    Page,
     PageSite,
     fmt_table,
     load_pages,
     machine_info,
+    measure_process,
     median,
     story_variants,
 )
 
+TWO_WORKERS = "default (in_memory, pool of 2)"
+ONE_WORKER = "--extract-workers 1"
 # A leading "@NAME" applies bench/common.py's variant NAME (e.g. the code before a change);
 # "@checkout=DIR" runs another checkout's code (``git worktree add DIR <commit>``).
 DEFAULT_CONFIGS: dict[str, list[str]] = {
-    "before: synchronous ExtractText": ["@sync-extract"],
-    "default (in_memory, pool of 2)": [],
-    "--extract-workers 3": ["--extract-workers", "3"],
-    "multi_processing x2, --extract-workers 1": [
+    TWO_WORKERS: [],
+    ONE_WORKER: ["--extract-workers", "1"],
+    "multi_processing x2 (extraction in-process)": [
         "--direct_num_workers",
         "2",
         "--direct_running_mode",
         "multi_processing",
-        "--extract-workers",
-        "1",
     ],
 }
 
-
-# ---- ceiling --------------------------------------------------------------------------
-
-
-def _plain_extract(html: str) -> int:
-    import trafilatura
-
-    return len(trafilatura.extract(html) or "")
-
-
-def _wiredesk_extract(html: str) -> int:
-    from wiredesk.transforms.extract.page import ExtractedPage, extract_page
-
-    result = extract_page(html=html, url="http://127.0.0.1/news/page.html")
-    return len(result.text) if isinstance(result, ExtractedPage) else 0
-
-
-def _warm(_: object) -> None:
-    import trafilatura  # noqa: F401
-
-    import wiredesk.transforms.extract.page  # noqa: F401
-
-    # As wiredesk's own workers do before their first page: dateparser's locales
-    # (~1.3 s), which htmldate's date fallback would otherwise pay inside the timing.
-    import wiredesk.transforms.extract.warmup  # noqa: F401
-
-
-def ceiling_seconds(
-    htmls: Sequence[str], *, fn: Callable[[str], int], processes: int
-) -> tuple[float, float]:
-    """(pool start + warm-up seconds, map seconds) for ``fn`` over ``htmls``."""
-    ctx = multiprocessing.get_context("spawn")  # a clean child, like a fresh worker
-    start = time.perf_counter()
-    with ctx.Pool(processes) as pool:
-        pool.map(_warm, range(processes))
-        pool.map(fn, htmls[: processes * 2], chunksize=1)  # trafilatura's lazy set-up
-        ready = time.perf_counter()
-        pool.map(fn, htmls, chunksize=2)
-        done = time.perf_counter()
-    return ready - start, done - ready
-
-
-# ---- pipeline -------------------------------------------------------------------------
-
-_RUN_LINE = re.compile(r"^run \S+: ([0-9.]+) s", re.MULTILINE)
 _WRITTEN = re.compile(r"written: articles (\d+), duplicates (\d+), rejects (\d+)")
 
 
 @dataclasses.dataclass
 class PipelineRun:
-    wall: float  # the subprocess, start to exit
-    run_seconds: float  # as printed by wiredesk run
+    wall: float  # the process, start to exit
     articles: int
     duplicates: int
     rejects: int
-    cpu_pipeline: float  # user+sys of the run and its extraction workers
-    cpu_outlets: float  # user+sys of this process meanwhile: the loopback servers
+    cpu: float  # user+sys of the run's process and every process under it
+    runner_cpu: float  # user+sys of the run's own process
+
+    @property
+    def runner_share(self) -> float:
+        return self.runner_cpu / self.cpu if self.cpu else 0.0
 
 
 def run_pipeline(*, feeds: Path, out: Path, extra: Sequence[str]) -> PipelineRun:
@@ -136,31 +100,66 @@ def run_pipeline(*, feeds: Path, out: Path, extra: Sequence[str]) -> PipelineRun
         cmd += ["--variant", name]
     cmd += ["run", "--feeds", str(feeds), "--output", str(out), "--once"]
     cmd += ["--allow-private-addresses", *(a for a in extra if not a.startswith("@"))]
-    before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    before_self = time.process_time()
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
-    wall = time.perf_counter() - start
-    cpu_outlets = time.process_time() - before_self
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before_children.ru_utime) + (after.ru_stime - before_children.ru_stime)
-    run_m, written = _RUN_LINE.search(proc.stdout), _WRITTEN.search(proc.stdout)
-    if proc.returncode != 0 or run_m is None or written is None:
-        raise RuntimeError(
-            f"wiredesk run failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-        )
+    m = measure_process(cmd, env=env)
+    written = _WRITTEN.search(m.stdout)
+    if m.returncode != 0 or written is None or m.runner_cpu is None:
+        raise RuntimeError(f"wiredesk run failed ({m.returncode}):\n{m.stdout}\n{m.stderr}")
     return PipelineRun(
-        wall=wall,
-        run_seconds=float(run_m.group(1)),
+        wall=m.wall,
         articles=int(written.group(1)),
         duplicates=int(written.group(2)),
         rejects=int(written.group(3)),
-        cpu_pipeline=cpu,
-        cpu_outlets=cpu_outlets,
+        cpu=m.cpu,
+        runner_cpu=m.runner_cpu,
     )
 
 
-# ---- main -----------------------------------------------------------------------------
+def project(*, one: float, two: float, runner_cpu: float, cores: int) -> float:
+    """Projected seconds on ``cores`` cores from the runs with 1 and 2 extraction workers.
+
+    Amdahl's law fitted to the two points, t(n) = a + b / n (b = 2 (t1 - t2), a = t1 - b),
+    and never below the runner process's own CPU seconds: the runner is one process, so
+    its work does not spread over more cores. A projection, not a measurement: it assumes
+    nothing else (disk, network, the outlets, memory) becomes the limit first.
+    """
+    b = max(0.0, 2 * (one - two))
+    return max(one - b + b / cores, runner_cpu)
+
+
+def spread(values: Sequence[float]) -> str:
+    return f"{min(values):.2f}-{max(values):.2f}" if len(values) > 1 else "-"
+
+
+def _measure(
+    args: argparse.Namespace, configs: dict[str, list[str]], pages: Sequence[Page]
+) -> tuple[list[Measured], dict[str, list[PipelineRun]]]:
+    ceilings: list[Measured] = []
+    runs: dict[str, list[PipelineRun]] = {name: [] for name in configs}
+    tmp = Path(tempfile.mkdtemp(prefix="wiredesk-bench-"))
+    try:
+        page_dir = write_page_files([p.html for p in pages], tmp / "pages")
+        with PageSite(pages, outlets=args.outlets, items_per_feed=25) as site:
+            feeds = site.write_feeds_file(tmp / "feeds.txt")
+            for r in range(args.rounds):
+                ceiling = measure_process(ceiling_command(page_dir, args.processes))
+                if ceiling.returncode != 0:
+                    raise RuntimeError(f"the ceiling failed:\n{ceiling.stderr}")
+                ceilings.append(ceiling)
+                print(f"round {r + 1}: ceiling: {ceiling.wall:.1f} s", flush=True)
+                for name, extra in configs.items():
+                    out = tmp / f"out-{r}-{len(runs[name])}-{abs(hash(name))}"
+                    run = run_pipeline(feeds=feeds, out=out, extra=extra)
+                    shutil.rmtree(out, ignore_errors=True)
+                    runs[name].append(run)
+                    print(
+                        f"round {r + 1}: {name}: wall {run.wall:.1f} s, CPU {run.cpu:.1f} s"
+                        f" (runner {run.runner_cpu:.1f} s), articles {run.articles},"
+                        f" duplicates {run.duplicates}, rejects {run.rejects}",
+                        flush=True,
+                    )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return ceilings, runs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -185,94 +184,66 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         args.pages, args.rounds, args.outlets = 12, 1, 2
         if not args.config:
-            configs = {"default (in_memory, pool of 2)": []}
+            configs = {TWO_WORKERS: []}
 
     pages = story_variants(load_pages(corpus=args.corpus), total=args.pages)
-    htmls = [p.html for p in pages]
     n = len(pages)
     print(f"# wiredesk throughput: {n} pages, {args.rounds} round(s), {args.processes} processes")
     for k, v in machine_info().items():
         print(f"- {k}: {v}")
+    ceilings, runs = _measure(args, configs, pages)
 
-    results: dict[str, list[float]] = {}
-    runs: dict[str, list[PipelineRun]] = {name: [] for name in configs}
-    starts: dict[str, list[float]] = {}
-    tmp = Path(tempfile.mkdtemp(prefix="wiredesk-bench-"))
-    try:
-        with PageSite(pages, outlets=args.outlets, items_per_feed=25) as site:
-            feeds = site.write_feeds_file(tmp / "feeds.txt")
-            for r in range(args.rounds):
-                for label, fn in (
-                    ("ceiling: trafilatura.extract", _plain_extract),
-                    ("ceiling: wiredesk extract_page", _wiredesk_extract),
-                ):
-                    start_s, map_s = ceiling_seconds(htmls, fn=fn, processes=args.processes)
-                    results.setdefault(label, []).append(map_s)
-                    starts.setdefault(label, []).append(start_s)
-                    print(f"round {r + 1}: {label}: {map_s:.1f} s", flush=True)
-                for name, extra in configs.items():
-                    out = tmp / f"out-{r}-{len(runs[name])}-{abs(hash(name))}"
-                    run = run_pipeline(feeds=feeds, out=out, extra=extra)
-                    shutil.rmtree(out, ignore_errors=True)
-                    runs[name].append(run)
-                    print(
-                        f"round {r + 1}: {name}: run {run.run_seconds:.1f} s, wall {run.wall:.1f} s,"
-                        f" articles {run.articles}, duplicates {run.duplicates},"
-                        f" rejects {run.rejects}",
-                        flush=True,
-                    )
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-    ceiling = median(results["ceiling: trafilatura.extract"])
-    rows: list[list[object]] = []
-    for label, times in results.items():
-        t = median(times)
-        rows.append(
-            [label, f"{t:.2f}", f"{n / t:.1f}", f"{ceiling / t:.2f}", "-", "-", spread(times)]
-        )
+    c = median([m.wall for m in ceilings])
+    rows: list[list[object]] = [
+        [
+            f"ceiling: Pool({args.processes}) trafilatura.extract(with_metadata=True)",
+            f"{c:.2f}",
+            f"{n / c:.1f}",
+            "1.00",
+            f"{median([m.cpu for m in ceilings]):.1f}",
+            "-",
+            spread([m.wall for m in ceilings]),
+        ]
+    ]
     for name, rs in runs.items():
-        t = median([x.run_seconds for x in rs])
-        wall = median([x.wall for x in rs])
-        cpu = median([x.cpu_pipeline for x in rs])
-        outlets = median([x.cpu_outlets for x in rs])
+        t = median([x.wall for x in rs])
+        runner = median([x.runner_cpu for x in rs])
+        share = median([x.runner_share for x in rs])
         rows.append(
             [
                 f"wiredesk run --once: {name}",
-                f"{t:.2f} (wall {wall:.2f})",
+                f"{t:.2f}",
                 f"{n / t:.1f}",
-                f"{ceiling / t:.2f} (wall {ceiling / wall:.2f})",
-                f"{cpu:.1f}",
-                f"{outlets:.1f}",
-                spread([x.run_seconds for x in rs]),
+                f"{c / t:.2f}",
+                f"{median([x.cpu for x in rs]):.1f}",
+                f"{runner:.1f} ({share:.3f})",
+                spread([x.wall for x in rs]),
             ]
         )
     print()
-    print(
-        fmt_table(
-            [
-                "mode",
-                "seconds (median)",
-                "pages/s",
-                "ratio to ceiling",
-                "pipeline CPU s",
-                "outlet CPU s",
-                "spread (min-max s)",
-            ],
-            rows,
+    headers = ["mode", "seconds (median)", "pages/s", "ratio to ceiling"]
+    headers += ["CPU s, all processes", "runner CPU s (share)", "spread (min-max s)"]
+    print(fmt_table(headers, rows))
+    if ONE_WORKER in runs and TWO_WORKERS in runs:
+        one = median([x.wall for x in runs[ONE_WORKER]])
+        two = median([x.wall for x in runs[TWO_WORKERS]])
+        runner = median([x.runner_cpu for x in runs[TWO_WORKERS]])
+        projected = [
+            (k, project(one=one, two=two, runner_cpu=runner, cores=k)) for k in (8, 16, 64)
+        ]
+        print("\nProjection, not a measurement (Amdahl fit to the 1- and 2-worker runs):")
+        print(
+            fmt_table(
+                ["cores", "projected seconds", "projected pages/s"],
+                [[k, f"{t:.1f}", f"{n / t:.0f}"] for k, t in projected],
+            )
         )
-    )
     rs0 = next(iter(runs.values()))[0]
     print(
         f"\nrows: articles {rs0.articles}, duplicates {rs0.duplicates}, rejects {rs0.rejects}"
-        f" (of {n} pages); ceiling pool start+warm-up median"
-        f" {median(starts['ceiling: trafilatura.extract']):.2f} s (not counted)"
+        f" (of {n} pages)"
     )
     return 0
-
-
-def spread(values: Sequence[float]) -> str:
-    return f"{min(values):.2f}-{max(values):.2f}" if len(values) > 1 else "-"
 
 
 if __name__ == "__main__":

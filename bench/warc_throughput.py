@@ -7,17 +7,15 @@
 The pages (bench/common.py: fixture pages, then shuffled copies that are distinct stories)
 are written once into a ``.warc.gz`` of request/response pairs, as a crawler writes them.
 Each round then measures, interleaved so that load from other users of the machine
-spreads over both:
+spreads over both, each as a process from its start to its exit:
 
-* the ceiling: ``multiprocessing.Pool(P)`` mapping ``trafilatura.bare_extraction(html,
-  with_metadata=True)`` over the same HTML strings, already in memory (pool started, imports
-  and trafilatura's lazy set-up done before the clock starts);
-* ``wiredesk run --warc FILE --once --extract-workers P`` as a subprocess into a fresh OUT:
-  reading and decoding the WARC, extraction, enrichment, syndication, Parquet, state. Its
-  time is the run's own figure (graph construction to last file verified); the process
-  wall (adds interpreter start and imports) is shown too.
+* the ceiling (bench/ceiling.py, as in bench/throughput.py): ``multiprocessing.Pool(P)``
+  over the same pages as files, through ``trafilatura.extract(html, output_format="json",
+  with_metadata=True)``, interpreter start, imports and pool included;
+* ``wiredesk run --warc FILE --once --extract-workers P`` into a fresh OUT: reading and
+  decoding the WARC, extraction, enrichment, syndication, Parquet, state.
 
-Medians are reported, with the spread, and the peak RSS of the run's processes.
+Medians are reported, with the spread, the CPU of each process tree and the runner's own.
 """
 
 from __future__ import annotations
@@ -26,31 +24,28 @@ import argparse
 import io
 import os
 import re
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import fmt_table, load_pages, machine_info, median, story_variants  # noqa: E402
-from throughput import ceiling_seconds  # noqa: E402
+from ceiling import ceiling_command, write_page_files  # noqa: E402
+from common import (  # noqa: E402
+    Measured,
+    fmt_table,
+    load_pages,
+    machine_info,
+    measure_process,
+    median,
+    story_variants,
+)
 from warcio.statusandheaders import StatusAndHeaders  # noqa: E402
 from warcio.warcwriter import WARCWriter  # noqa: E402
 
-_RUN_LINE = re.compile(r"^run \S+: ([0-9.]+) s", re.MULTILINE)
 _WRITTEN = re.compile(r"written: articles (\d+), duplicates (\d+), rejects (\d+)")
-
-
-def _trafilatura_with_metadata(html: str) -> int:
-    import trafilatura
-
-    doc = trafilatura.bare_extraction(html, with_metadata=True)
-    return len(getattr(doc, "text", None) or "") if doc is not None else 0
 
 
 def write_warc(path: Path, htmls: Sequence[str], *, hosts: int = 20) -> None:
@@ -87,28 +82,21 @@ def write_warc(path: Path, htmls: Sequence[str], *, hosts: int = 20) -> None:
 
 
 def run_wiredesk(warc: Path, out: Path, processes: int) -> dict[str, float]:
-    cmd = [sys.executable, "-m", "wiredesk.cli", "run", "--warc", str(warc)]
-    cmd += ["--output", str(out), "--once", "--extract-workers", str(processes)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    run_m, written = _RUN_LINE.search(proc.stdout), _WRITTEN.search(proc.stdout)
-    if proc.returncode != 0 or run_m is None or written is None:
-        raise RuntimeError(
-            f"wiredesk run failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-        )
+    cmd = [sys.executable, str(Path(__file__).resolve().parent / "common.py")]
+    cmd += ["run", "--warc", str(warc), "--output", str(out), "--once"]
+    cmd += ["--extract-workers", str(processes)]
+    m = measure_process(cmd)
+    written = _WRITTEN.search(m.stdout)
+    if m.returncode != 0 or written is None or m.runner_cpu is None:
+        raise RuntimeError(f"wiredesk run failed ({m.returncode}):\n{m.stdout}\n{m.stderr}")
     return {
-        "run": float(run_m.group(1)),
-        "wall": wall,
-        "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        "wall": m.wall,
+        "cpu": m.cpu,
+        "runner_cpu": m.runner_cpu,
         "rows": sum(int(g) for g in written.groups()),
         "articles": int(written.group(1)),
         "duplicates": int(written.group(2)),
         "rejects": int(written.group(3)),
-        # ru_maxrss of children is the largest single child so far (KiB on Linux).
-        "max_rss_mib": after.ru_maxrss / 1024,
     }
 
 
@@ -130,58 +118,60 @@ def main(argv: Sequence[str] | None = None) -> int:
     for k, v in machine_info().items():
         print(f"- {k}: {v}")
     tmp = Path(tempfile.mkdtemp(prefix="wiredesk-warc-bench-"))
-    ceiling: list[float] = []
+    ceiling: list[Measured] = []
     runs: list[dict[str, float]] = []
     try:
         warc = tmp / "pages.warc.gz"
         write_warc(warc, htmls)
+        page_dir = write_page_files(htmls, tmp / "pages")
         print(f"- WARC: {warc.stat().st_size / 1e6:.1f} MB gzip, {n} responses")
         for r in range(args.rounds):
-            _, map_s = ceiling_seconds(
-                htmls, fn=_trafilatura_with_metadata, processes=args.processes
-            )
-            ceiling.append(map_s)
-            print(
-                f"round {r + 1}: trafilatura.bare_extraction(with_metadata): {map_s:.1f} s",
-                flush=True,
-            )
+            m = measure_process(ceiling_command(page_dir, args.processes))
+            if m.returncode != 0:
+                raise RuntimeError(f"the ceiling failed:\n{m.stderr}")
+            ceiling.append(m)
+            print(f"round {r + 1}: ceiling: {m.wall:.1f} s", flush=True)
             out = tmp / f"out-{r}"
             run = run_wiredesk(warc, out, args.processes)
             shutil.rmtree(out, ignore_errors=True)
             runs.append(run)
             print(
-                f"round {r + 1}: wiredesk run --warc: run {run['run']:.1f} s, wall {run['wall']:.1f} s,"
-                f" rows {int(run['rows'])}",
+                f"round {r + 1}: wiredesk run --warc: {run['wall']:.1f} s, rows {int(run['rows'])}",
                 flush=True,
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    c = median(ceiling)
-    t = median([x["run"] for x in runs])
-    wall = median([x["wall"] for x in runs])
+    c = median([m.wall for m in ceiling])
+    t = median([x["wall"] for x in runs])
+    share = median([x["runner_cpu"] / x["cpu"] for x in runs])
     rows = [
         [
-            f"ceiling: Pool({args.processes}) trafilatura.bare_extraction(with_metadata=True)",
+            f"ceiling: Pool({args.processes}) trafilatura.extract(with_metadata=True)",
             f"{c:.2f}",
             f"{n / c:.1f}",
             "1.00",
-            _spread(ceiling),
+            f"{median([m.cpu for m in ceiling]):.1f}",
+            "-",
+            _spread([m.wall for m in ceiling]),
         ],
         [
             f"wiredesk run --warc --extract-workers {args.processes}",
-            f"{t:.2f} (wall {wall:.2f})",
+            f"{t:.2f}",
             f"{n / t:.1f}",
-            f"{c / t:.2f} (wall {c / wall:.2f})",
-            _spread([x["run"] for x in runs]),
+            f"{c / t:.2f}",
+            f"{median([x['cpu'] for x in runs]):.1f}",
+            f"{median([x['runner_cpu'] for x in runs]):.1f} ({share:.3f})",
+            _spread([x["wall"] for x in runs]),
         ],
     ]
     print()
-    print(fmt_table(["mode", "seconds (median)", "pages/s", "speed vs ceiling", "spread"], rows))
+    headers = ["mode", "seconds (median)", "pages/s", "ratio to ceiling"]
+    headers += ["CPU s, all processes", "runner CPU s (share)", "spread"]
+    print(fmt_table(headers, rows))
     last = runs[-1]
     print(
         f"\nrows: articles {int(last['articles'])}, duplicates {int(last['duplicates'])},"
-        f" rejects {int(last['rejects'])} (of {n} pages); largest process so far (any child)"
-        f" {last['max_rss_mib']:.0f} MiB; run CPU {median([x['cpu'] for x in runs]):.1f} s"
+        f" rejects {int(last['rejects'])} (of {n} pages)"
     )
     return 0
 

@@ -3,7 +3,7 @@
 Batch (``--once``) and each local streaming cycle run exactly this graph:
 
     feeds ─ PollFeeds ─┐
-    wire dir ─ ReadWireDir ─┴─ DedupeEntries ─ FetchArticle ─┬─ ExtractText ─ Enrich
+    wire dir ─ ReadWireDir ─┴─ DedupeEntries ─ FetchArticle ─┬─ ExtractText (+ enrich, sign)
     WARC files ─ ReadWarc ────────────────────────────────────┘   [─ KeepLanguages]
         ─ DetectSyndication ─┬─ articles/   (canonical copy per story)
                              └─ duplicates/ (every republication)
@@ -24,14 +24,13 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from wiredesk.pipelines.options import RunConfig
+from wiredesk.pipelines.options import RunConfig, uses_extract_pool
 from wiredesk.pipelines.outputs import read_states, write_states, write_tables
 from wiredesk.schemas.records import FeedSource, Reject
 from wiredesk.transforms.common.metrics import NAMESPACE
 from wiredesk.transforms.dedup.stage_exact import DedupeEntries, entry_keys
 from wiredesk.transforms.dedup.stage_syndication import DetectSyndication
-from wiredesk.transforms.enrich.stage import Enrich
-from wiredesk.transforms.extract.stage import ExtractText
+from wiredesk.transforms.extract.stage import ExtractText, StartExtractWorkers
 from wiredesk.transforms.fetch.stage import FetchArticle
 from wiredesk.transforms.fetch.stage_fetcher import FetchSettings
 from wiredesk.transforms.io.state_store import WriteState
@@ -184,6 +183,11 @@ def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]
         entry_sets.append(p | "NoEntries" >> beam.Create([]))
     entries = tuple(entry_sets) | "AllEntries" >> beam.Flatten()
     unique = entries | "DedupeEntries" >> DedupeEntries(seen_keys=seen_side)
+    in_pool = uses_extract_pool(p.options)
+    if in_pool:
+        _ = unique | "StartExtractWorkers" >> StartExtractWorkers(
+            workers=config.extract_workers, timeout=config.extract_timeout
+        )
     fetched = unique | "FetchArticle" >> FetchArticle(settings=settings)
     pages = fetched[FetchArticle.PAGES]
     if config.capture_warc:
@@ -191,11 +195,11 @@ def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]
     if config.warc:
         fetched_pages = None if warc_only else pages
         pages = _with_warc_pages(p, config, fetched_pages, seen_side, reject_sets, seen_sets)
+    # Extraction, enrichment, the content hash and the sketch: one pass per page.
     extracted = pages | "ExtractText" >> ExtractText(
-        workers=config.extract_workers, timeout=config.extract_timeout
+        workers=config.extract_workers, timeout=config.extract_timeout, in_process=not in_pool
     )
-    enriched = extracted[ExtractText.ARTICLES] | "Enrich" >> Enrich()
-    articles = enriched[Enrich.ARTICLES]
+    articles = extracted[ExtractText.ARTICLES]
     if config.languages:
         from wiredesk.transforms.enrich.stage_language import KeepLanguages
 
@@ -207,7 +211,6 @@ def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]
     reject_sets += [
         fetched[FetchArticle.REJECTS],
         extracted[ExtractText.REJECTS],
-        enriched[Enrich.REJECTS],
     ]
     rejects = (
         tuple(reject_sets)

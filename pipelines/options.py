@@ -15,16 +15,39 @@ import math
 import uuid
 from typing import Any
 
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 __all__ = [
     "OPTION_SPECS",
     "OptionSpec",
     "RunConfig",
     "WiredeskOptions",
+    "is_local_runner",
     "new_run_id",
     "parse_since_until",
+    "uses_extract_pool",
 ]
+
+LOCAL_RUNNERS = frozenset(
+    {None, "", "DirectRunner", "direct", "FnApiRunner", "BundleBasedDirectRunner"}
+)
+
+
+def is_local_runner(options: PipelineOptions) -> bool:
+    """True when the run stays on this machine (wiredesk then picks the FnApiRunner)."""
+    return options.view_as(StandardOptions).runner in LOCAL_RUNNERS
+
+
+def uses_extract_pool(options: PipelineOptions) -> bool:
+    """Whether ExtractText's per-page work goes to the local pool of worker processes.
+
+    Only when every DoFn runs in this one process (the local runner in memory, or with
+    threads). Beam's multi-process harness and managed runners (Dataflow, Flink, Spark)
+    start one SDK process per core already: there the work runs in the DoFn itself
+    (docs/architecture.md, "Where the per-page work runs").
+    """
+    mode = options.view_as(DirectOptions).direct_running_mode
+    return is_local_runner(options) and mode in (None, "in_memory", "multi_threading")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,10 +24,10 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from wiredesk.pipelines.graph import build_graph
-from wiredesk.pipelines.options import RunConfig
+from wiredesk.pipelines.options import LOCAL_RUNNERS, RunConfig, is_local_runner
 from wiredesk.pipelines.writer_lease import (
     check_no_other_writer,
     is_dry_run,
@@ -37,7 +37,6 @@ from wiredesk.pipelines.writer_lease import (
 from wiredesk.schemas.records import FeedSource
 from wiredesk.transforms.common import metrics
 from wiredesk.transforms.common.metrics import NAMESPACE
-from wiredesk.transforms.extract.stage import prestart_pool
 from wiredesk.transforms.io.feed_list import record_feed_list
 from wiredesk.transforms.sources.feeds_file import FeedsFileConfig, FeedsFileError, read_feeds_file
 
@@ -55,8 +54,6 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger(__name__)
-
-_LOCAL_RUNNERS = {None, "", "DirectRunner", "direct", "FnApiRunner", "BundleBasedDirectRunner"}
 
 
 class RunError(RuntimeError):
@@ -91,7 +88,7 @@ class RunSummary:
             f"{c(metrics.ENTRIES_DUPLICATE_URL_IN_RUN) + c(metrics.ENTRIES_DUPLICATE_GUID_IN_RUN)}",
             f"  pages fetched {c(metrics.PAGES_FETCHED)}, wire items "
             f"{c(metrics.WIRE_ITEMS_PASSED)}, extracted {c(metrics.PAGES_EXTRACTED)}, "
-            f"enriched {c(metrics.ARTICLES_ENRICHED)}",
+            f"enriched {c(metrics.ARTICLES_ENRICHED)}{_where_extracted(self.counters)}",
             f"  written: articles {c(metrics.ARTICLES_ROWS_WRITTEN)}, duplicates "
             f"{c(metrics.DUPLICATES_ROWS_WRITTEN)}, rejects {c(metrics.REJECTS_ROWS_WRITTEN)} "
             f"({c(metrics.FILES_VERIFIED)} files verified)",
@@ -112,6 +109,17 @@ class RunSummary:
                 "  rejects by stage/reason: " + ", ".join(f"{k} {v}" for k, v in rejected.items())
             )
         return out
+
+
+def _where_extracted(counters: dict[str, int]) -> str:
+    """Where ExtractText's per-page pass ran (ExtractText's docstring says why)."""
+    pool = counters.get(metrics.PAGES_PROCESSED_IN_POOL, 0)
+    own = counters.get(metrics.PAGES_PROCESSED_IN_PROCESS, 0)
+    if not (pool or own):
+        return ""
+    parts = [f"{pool} in the extraction pool"] if pool else []
+    parts += [f"{own} in the runner's worker processes"] if own else []
+    return f" ({', '.join(parts)})"
 
 
 # How the summary names the reasons feed_parse and wire_parse give for items they skip.
@@ -179,11 +187,6 @@ def check_output_writable(output: str) -> None:
         raise RunError(f"cannot write to output {output}: {exc}") from exc
 
 
-def is_local_runner(options: PipelineOptions) -> bool:
-    """True when the run stays on this machine (wiredesk then picks the FnApiRunner)."""
-    return options.view_as(StandardOptions).runner in _LOCAL_RUNNERS
-
-
 def run_unbounded(
     *, config: RunConfig, feeds: Sequence[FeedSource], beam_args: Sequence[str] = ()
 ) -> Any:
@@ -221,17 +224,11 @@ def launch(argv: Sequence[str]) -> Any:
 
 def _runner_for(options: PipelineOptions) -> Any:
     runner = options.view_as(StandardOptions).runner
-    if runner in _LOCAL_RUNNERS:
+    if runner in LOCAL_RUNNERS:
         from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
         return FnApiRunner()
     return None  # Beam resolves --runner itself
-
-
-def _extracts_in_this_process(options: PipelineOptions) -> bool:
-    """Whether ExtractText's DoFns will run in this process (local, in-memory mode)."""
-    mode = options.view_as(DirectOptions).direct_running_mode
-    return is_local_runner(options) and mode in (None, "in_memory")
 
 
 def _counters(result: Any) -> dict[str, int]:
@@ -254,10 +251,6 @@ def run_cycle(
     """One complete batch run of the graph (``--once``, or one local streaming cycle)."""
     options = PipelineOptions(list(beam_args))
     started = time.monotonic()
-    if _extracts_in_this_process(options) and bool(feeds or config.wire_dir or config.warc):
-        # bench/cpu_timeline.py: the workers' start-up (~2 s) held up the first pages
-        # after ~3 s of graph building and polling on one core; now it overlaps them.
-        prestart_pool(workers=config.extract_workers, timeout=config.extract_timeout)
     pipeline = beam.Pipeline(runner=_runner_for(options), options=options)
     build_graph(pipeline, config, feeds)
     result = pipeline.run()

@@ -1,13 +1,13 @@
 """The unbounded graph: ``--streaming`` on a managed runner (Dataflow, Flink, Spark).
 
 docs/architecture.md, "Unbounded, for Dataflow". The stage transforms
-are the batch graph's (FetchArticle, ExtractText, Enrich, and the pure feed
+are the batch graph's (FetchArticle, ExtractText, and the pure feed
 poll :func:`poll_one_feed`); what only works on a bounded run is replaced:
 
     PollClock (PeriodicImpulse, every --poll-interval) ─ FeedsPerTick ─ Reshuffle
       ─ PollFeeds (validators in keyed state) ─┐
     wire dir (read once at start) ─────────────┴─ DedupeEntries (keyed state, expiry timer)
-      ─ FetchArticle ─ ExtractText ─ Enrich
+      ─ FetchArticle ─ ExtractText (+ enrich, sign: in the DoFn, one SDK process per core)
       ─ DetectSyndication (StreamingSyndication: index in keyed state, first seen is canonical)
       ─┬─ articles/   ┐
        └─ duplicates/ ├ fixed event-time windows; each window's files are final
@@ -49,13 +49,12 @@ from apache_beam.transforms.periodicsequence import PeriodicImpulse, RebaseMode
 from apache_beam.transforms.window import TimestampedValue
 
 from wiredesk.pipelines.graph import fetch_settings_for, schedule_for
-from wiredesk.pipelines.options import RunConfig
+from wiredesk.pipelines.options import RunConfig, uses_extract_pool
 from wiredesk.pipelines.outputs import read_states, write_states, write_tables
 from wiredesk.schemas.records import FeedEntry, FeedSource
 from wiredesk.transforms.common.stage_keyed_state import day_of
 from wiredesk.transforms.dedup.stage_stateful import DedupeEntriesStateful, KeepFirstSeen
 from wiredesk.transforms.dedup.stage_streaming_syndication import StreamingSyndication
-from wiredesk.transforms.enrich.stage import Enrich
 from wiredesk.transforms.extract.stage import ExtractText
 from wiredesk.transforms.fetch.stage import FetchArticle
 from wiredesk.transforms.io.windowed_write import (
@@ -194,11 +193,13 @@ def build_unbounded_graph(
         | "FetchArticle" >> FetchArticle(settings=fetch)
     )
     extracted = fetched[FetchArticle.PAGES] | "ExtractText" >> ExtractText(
-        workers=config.extract_workers, timeout=config.extract_timeout
+        workers=config.extract_workers,
+        timeout=config.extract_timeout,
+        in_process=not uses_extract_pool(p.options),
     )
-    enriched = extracted[ExtractText.ARTICLES] | "Enrich" >> Enrich()
     synd = (
-        enriched[Enrich.ARTICLES] | "GlobalForState" >> beam.WindowInto(window_fn.GlobalWindows())
+        extracted[ExtractText.ARTICLES]
+        | "GlobalForState" >> beam.WindowInto(window_fn.GlobalWindows())
     ) | "DetectSyndication" >> StreamingSyndication(
         horizon_days=config.dedup_horizon_days, restored_stories=restored.stories
     )
@@ -206,7 +207,6 @@ def build_unbounded_graph(
     windowed_rejects = (
         fetched[FetchArticle.REJECTS],
         extracted[ExtractText.REJECTS],
-        enriched[Enrich.REJECTS],
     )
     reject_sets.append(
         windowed_rejects

@@ -193,3 +193,7 @@ class Article:
     modified_at: dt.datetime | None = None
     modified_at_source: str | None = None
     text_complete: bool = True
+    # The syndication sketch (transforms/dedup/signatures.py, as bytes), made in the same
+    # pass as extraction and enrichment, in the process that extracted the page; never
+    # written to a table. None: DetectSyndication signs the article itself.
+    sketch: bytes | None = dataclasses.field(default=None, compare=False, repr=False)

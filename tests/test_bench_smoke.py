@@ -61,7 +61,8 @@ def test_benches_run_quick_and_print_their_tables():
 
     tp = outputs["throughput"]
     assert "| mode | seconds (median) | pages/s | ratio to ceiling |" in tp
-    assert "ceiling: trafilatura.extract" in tp
+    assert "runner CPU s (share)" in tp
+    assert ") trafilatura.extract(with_metadata=True) |" in tp
     assert "wiredesk run --once: default" in tp
     assert "wiredesk run --once: checkout" in tp
     assert "rows: articles 12, duplicates 0, rejects 0 (of 12 pages)" in tp

@@ -23,6 +23,7 @@ from typing import Any
 import apache_beam as beam
 import pyarrow.parquet as pq
 import pytest
+from apache_beam.internal import pickler
 from apache_beam.io.filesystem import BeamIOError, FileMetadata, FileSystem
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
@@ -161,6 +162,26 @@ def _stateful(transforms: dict[str, Any], prefix: str) -> tuple[set[str], set[st
     return set(), set()
 
 
+def _extract_fn(transforms: dict[str, Any]) -> Any:
+    """ExtractText's DoFn as the job carries it (unpickled from the translated ParDo)."""
+    (transform,) = [
+        t
+        for name, t in transforms.items()
+        if name.startswith("ExtractText/Extract") and t.spec.urn == "beam:transform:pardo:v1"
+    ]
+    fn, *_ = pickler.loads(_pardo_payload(transform).do_fn.payload)
+    return fn
+
+
+def _assert_extracts_in_process(transforms: dict[str, Any]) -> None:
+    """Dataflow starts one SDK process per vCPU: the per-page work runs in the DoFn, with
+    no pool of its own in each (that would be vCPUs x vCPUs processes)."""
+    fn = _extract_fn(transforms)
+    assert type(fn).__name__ == "_ExtractFn"
+    assert fn._in_process is True
+    assert not any("StartExtractWorkers" in name for name in transforms)
+
+
 def test_batch_graph_translates_for_dataflow(offline):
     _needs_gcp()
     config = RunConfig(feeds=None, output="gs://wiredesk-test/out", run_id="dry")
@@ -171,7 +192,6 @@ def test_batch_graph_translates_for_dataflow(offline):
         "DedupeEntries",
         "FetchArticle",
         "ExtractText",
-        "Enrich",
         "DetectSyndication",
         "WriteArticles",
         "WriteDuplicates",
@@ -182,6 +202,7 @@ def test_batch_graph_translates_for_dataflow(offline):
     ):
         assert stage in names, stage
     assert _runner(p).job.proto.type.name == "JOB_TYPE_BATCH"
+    _assert_extracts_in_process(_transforms(p))
     assert offline == []
 
 
@@ -192,6 +213,7 @@ def test_streaming_graph_translates_for_dataflow(offline):
     transforms = _transforms(p)
     names = set(transforms)
     assert _runner(p).job.proto.type.name == "JOB_TYPE_STREAMING"
+    _assert_extracts_in_process(transforms)
     # The poll clock: PeriodicImpulse's splittable generator, an unbounded source.
     assert "PollClock/GenSequence" in names
     proto = _runner(p).proto_pipeline
@@ -205,7 +227,6 @@ def test_streaming_graph_translates_for_dataflow(offline):
         "DedupeEntries",
         "FetchArticle",
         "ExtractText",
-        "Enrich",
         "DetectSyndication",
         "DropSeenRejects",
         "WriteArticles",

@@ -27,7 +27,8 @@ def test_warc_bench_runs_quick_and_prints_its_table():
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout
-    assert "| mode | seconds (median) | pages/s | speed vs ceiling | spread |" in out
-    assert "trafilatura.bare_extraction(with_metadata=True)" in out
+    assert "| mode | seconds (median) | pages/s | ratio to ceiling |" in out
+    assert "runner CPU s (share)" in out
+    assert ") trafilatura.extract(with_metadata=True) |" in out
     assert "wiredesk run --warc --extract-workers" in out
     assert "rows: articles 12, duplicates 0, rejects 0 (of 12 pages)" in out

@@ -2,8 +2,10 @@
 
 * ``sources``: feeds and news wires in (PollFeeds, ReadWireDir);
 * ``fetch``: safe, polite HTTP (FetchArticle);
-* ``extract``: text and metadata with trafilatura (ExtractText);
-* ``enrich``: language, dateline, agency, country, region (Enrich);
+* ``extract``: text and metadata with trafilatura, then enrichment and the sketch, in one
+  pass per page (ExtractText);
+* ``enrich``: language, dateline, agency, country, region (called by ExtractText's pass;
+  KeepLanguages);
 * ``dedup``: exact duplicates and syndicated stories (DedupeEntries, DetectSyndication);
 * ``io``: the Parquet tables and the state beside them (WriteTable, ReadState);
 * ``common``: what every stage shares (URLs, dates, language codes, metric names).

@@ -1,6 +1,6 @@
 """StreamingSyndication: the stream's DetectSyndication, with the index in Beam state.
 
-Each article is signed in parallel (:func:`sketch_text`), then meets the index
+Each article comes signed from ExtractText (:func:`sketch_bytes`), then meets the index
 of known stories (:class:`SyndicationIndex`) under a single key. In streaming
 the first copy seen of a story stays canonical (files are append-only) and every
 later copy joins it (:func:`assign_streaming`), by text or by its wire item's
@@ -57,8 +57,13 @@ from apache_beam.utils.timestamp import Timestamp
 from wiredesk.schemas.records import Article
 from wiredesk.transforms.common.metrics import NAMESPACE
 from wiredesk.transforms.common.stage_keyed_state import day_of, keyed_side_input
-from wiredesk.transforms.dedup.signatures import Sketch, sketch_text
-from wiredesk.transforms.dedup.stage_syndication import link_key, match_fields, place
+from wiredesk.transforms.dedup.signatures import Sketch
+from wiredesk.transforms.dedup.stage_syndication import (
+    link_key,
+    match_fields,
+    place,
+    sketch_bytes,
+)
 from wiredesk.transforms.dedup.syndication import (
     DocInfo,
     SyndicationConfig,
@@ -89,9 +94,7 @@ class _SignFn(beam.DoFn):
         self._signed = Metrics.counter(NAMESPACE, "articles_signed")
 
     def process(self, article: Article) -> Iterator[tuple[str, tuple[Article, bytes]]]:
-        blob = sketch_text(
-            text=article.text, title=article.title, language=article.language
-        ).to_bytes()
+        blob = sketch_bytes(article)
         self._signed.inc()
         yield SHARD, (article, blob)
 

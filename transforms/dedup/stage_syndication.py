@@ -1,6 +1,7 @@
 """DetectSyndication: one canonical row per story, every republication linked.
 
-Each article is signed once (:func:`sketch_text`, in parallel). The sketches,
+Each article is signed once (:func:`sketch_text`), in ExtractText's one pass over its
+page (an article that comes without a sketch is signed here). The sketches,
 small and without text, then meet in one place with the stories restored from
 earlier runs (``stories`` state) and are clustered by
 :func:`cluster_batch`: a copy of a story already written joins it as a
@@ -44,7 +45,15 @@ from wiredesk.transforms.dedup.syndication import (
 )
 from wiredesk.transforms.enrich.agency import canonical_agency
 
-__all__ = ["DetectSyndication", "SignedDoc", "assign_stories", "link_key", "match_fields", "place"]
+__all__ = [
+    "DetectSyndication",
+    "SignedDoc",
+    "assign_stories",
+    "link_key",
+    "match_fields",
+    "place",
+    "sketch_bytes",
+]
 
 
 def _is_agency_copy(article: Article) -> bool:
@@ -60,6 +69,13 @@ def _is_agency_copy(article: Article) -> bool:
         if name and (name.casefold() == agency.casefold() or canonical_agency(name) == agency):
             return True
     return False
+
+
+def sketch_bytes(article: Article) -> bytes:
+    """The article's sketch: made where it was extracted (ExtractText), else here."""
+    if article.sketch is not None:
+        return article.sketch
+    return sketch_text(text=article.text, title=article.title, language=article.language).to_bytes()
 
 
 def link_key(article: Article) -> str | None:
@@ -124,13 +140,12 @@ class _SignFn(beam.DoFn):
         self._signed = Metrics.counter(NAMESPACE, "articles_signed")
 
     def process(self, article: Article) -> Iterator[SignedDoc]:
-        sketch = sketch_text(text=article.text, title=article.title, language=article.language)
         self._signed.inc()
         # Ties between equally trusted copies go to the first fetched.
         order = int(article.fetched_at.timestamp() * 1_000_000)
         yield (
             article.url_key,
-            sketch.to_bytes(),
+            sketch_bytes(article),
             _is_agency_copy(article),
             article.published_at,
             order,

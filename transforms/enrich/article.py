@@ -32,13 +32,14 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from wiredesk.schemas.records import Article
 from wiredesk.transforms.enrich import geo
 from wiredesk.transforms.enrich.agency import detect_agency, is_agency_credit
 from wiredesk.transforms.enrich.authors import clean_authors
 from wiredesk.transforms.enrich.dateline import Dateline, parse_dateline, parse_dateline_field
 from wiredesk.transforms.enrich.language import detect_language
 
-__all__ = ["Enrichment", "enrich", "word_count"]
+__all__ = ["Enrichment", "enrich", "enrich_article", "word_count"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,4 +174,33 @@ def enrich(
         word_count=word_count(body),
         country_source=country_source,
         paywalled=paywalled if isinstance(paywalled, bool) else None,
+    )
+
+
+def enrich_article(article: Article) -> Article:
+    """``article`` with what :func:`enrich` finds in it (called by ExtractText's one pass
+    over a page: transforms/extract/page_pass.py)."""
+    found = enrich(
+        text=article.text,
+        title=article.title,
+        authors=article.authors,
+        declared_language=article.language,
+        feed_country=article.feed_country,
+        feed_region=article.feed_region,
+        source=article.source,
+        url=article.url,
+        wire_agency=article.agency,
+        wire_dateline=article.dateline,
+        paywalled=article.paywalled,
+    )
+    return dataclasses.replace(
+        article,
+        language=found.language,
+        dateline=found.dateline,
+        agency=found.agency,
+        country=found.country,
+        region=found.region,
+        authors=list(found.authors),
+        word_count=found.word_count,
+        paywalled=found.paywalled,
     )

@@ -1,4 +1,8 @@
-"""Run :func:`extract_page` in a small pool of worker processes, each page under a deadline.
+"""Run the per-page work in a small pool of worker processes, each page under a deadline.
+
+The work is :func:`process_page` on a fetched page (extraction, enrichment, content hash
+and sketch, in one pass: :meth:`ExtractorPool.process_many`), or :func:`extract_page`
+alone on an ``(html, url)`` pair (:meth:`ExtractorPool.extract_many`).
 
 trafilatura and lxml can spend minutes on a pathological page (a few MB of short paragraphs
 take over a minute) or grow without bound; a thread cannot be stopped, a process can. Each
@@ -41,7 +45,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from wiredesk.schemas.records import RejectReason
+from wiredesk.schemas.records import Article, FetchedPage, Reject, RejectReason
 from wiredesk.transforms.extract.page import (
     DEFAULT,
     ExtractConfig,
@@ -49,6 +53,7 @@ from wiredesk.transforms.extract.page import (
     ExtractError,
     extract_page,
 )
+from wiredesk.transforms.extract.page_pass import process_page
 
 __all__ = ["FORKSERVER_PRELOAD", "ExtractorPool", "PoolConfig"]
 
@@ -60,6 +65,7 @@ LOGGER = logging.getLogger(__name__)
 FORKSERVER_PRELOAD = [
     "trafilatura.core",
     "wiredesk.transforms.extract.page",
+    "wiredesk.transforms.extract.page_pass",
     "wiredesk.transforms.extract.warmup",
 ]
 
@@ -100,7 +106,10 @@ class PoolConfig:
 def _worker_main(
     conn: Connection, memory_limit: int | None, config: ExtractConfig, test_hooks: bool
 ) -> None:
-    """Worker loop: receive ``(job, html, url)``, send ``(job, result)``; ``None`` stops."""
+    """Worker loop: receive ``(job, kind, payload)``, send ``(job, result)``; ``None`` stops.
+
+    ``kind`` is ``"page"`` (a FetchedPage: :func:`process_page`) or ``"html"`` (an
+    ``(html, url)`` pair: :func:`extract_page`)."""
     # Ctrl-C goes to the whole process group; the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if memory_limit is not None:
@@ -131,15 +140,19 @@ def _worker_main(
             return
         if msg is None:
             return
-        job, html, url = msg
-        result: ExtractedPage | ExtractError
+        job, kind, payload = msg
+        result: Any
         try:
-            if test_hooks and isinstance(html, str):
-                _run_test_hooks(html, memory_limit)
-            result = extract_page(html=html, url=url, config=config)
+            if test_hooks:
+                _run_test_hooks(_html_of(kind, payload), memory_limit)
+            if kind == "page":
+                result = process_page(payload, config=config)
+            else:
+                html, url = payload
+                result = extract_page(html=html, url=url, config=config)
         except MemoryError:
             result = ExtractError(RejectReason.EXTRACT_ERROR.value, "memory limit exceeded")
-        except Exception as err:  # extract_page does not raise; the hooks might
+        except Exception as err:  # the work does not raise; the hooks might
             result = ExtractError(RejectReason.EXTRACT_ERROR.value, f"{type(err).__name__}: {err}")
         try:
             conn.send((job, result))
@@ -147,7 +160,13 @@ def _worker_main(
             return
 
 
-def _run_test_hooks(html: str, memory_limit: int | None) -> None:
+def _html_of(kind: str, payload: Any) -> Any:
+    return getattr(payload, "html", None) if kind == "page" else payload[0]
+
+
+def _run_test_hooks(html: Any, memory_limit: int | None) -> None:
+    if not isinstance(html, str):
+        return
     if m := _TEST_HANG_RE.search(html):
         if m.group(1):
             with open(m.group(1) + ".tmp", "w") as f:
@@ -361,8 +380,15 @@ class ExtractorPool:
         self, pages: Iterable[tuple[str, str | None]]
     ) -> list[ExtractedPage | ExtractError]:
         """Extract ``(html, url)`` pages in parallel; results come back in input order."""
-        todo = list(pages)
-        results: list[ExtractedPage | ExtractError | None] = [None] * len(todo)
+        return self._run_many("html", list(pages))
+
+    def process_many(self, pages: Iterable[FetchedPage]) -> list[Article | Reject | ExtractError]:
+        """:func:`process_page` over fetched pages in parallel, results in input order; a
+        page the pool could not finish (deadline, a dead worker) is an ExtractError."""
+        return self._run_many("page", list(pages))
+
+    def _run_many(self, kind: str, todo: list[Any]) -> list[Any]:
+        results: list[Any] = [None] * len(todo)
         send_failures = [0] * len(todo)
         inflight: dict[Connection, _InFlight] = {}
         next_i = 0
@@ -374,9 +400,8 @@ class ExtractorPool:
                     w = self._acquire(block=not inflight)
                     if w is None:
                         break
-                    html, url = todo[next_i]
                     try:
-                        w.conn.send((next_i, html, url))
+                        w.conn.send((next_i, kind, todo[next_i]))
                     except (OSError, ValueError) as err:
                         self._discard(w)
                         send_failures[next_i] += 1
@@ -413,7 +438,7 @@ class ExtractorPool:
     def _collect(
         self,
         inflight: dict[Connection, _InFlight],
-        results: list[ExtractedPage | ExtractError | None],
+        results: list[Any],
     ) -> None:
         """Wait for the first result or deadline; record results, kill overdue workers."""
         timeout = max(0.0, min(j.deadline for j in inflight.values()) - time.monotonic())

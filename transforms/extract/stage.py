@@ -1,11 +1,23 @@
-"""ExtractText: clean text and metadata from each fetched page, with trafilatura.
+"""ExtractText: each fetched page extracted, enriched and signed, in one pass.
 
-Extraction is the pipeline's real work and the one stage that can hang or
-blow up on a hostile page, so it runs in a small pool of worker processes
-(:class:`ExtractorPool`) with a per-page deadline and a memory cap. That pool
-also puts every core to work when the runner gives us one process.
+Everything that needs only the page itself (trafilatura's text and metadata, the
+article record, enrichment, the content hash and the syndication sketch:
+:func:`process_page`) runs in one pass, where the runner's parallelism is
+(docs/architecture.md, "Where the per-page work runs"):
 
-Outputs (tagged): main = Article (not yet enriched), ``rejects`` = Reject.
+* ``in_process=False`` (the local in-memory runner, which runs every DoFn in one
+  process): in a small pool of worker processes (:class:`ExtractorPool`), which also
+  gives each page a deadline and each worker a memory cap, since a hostile page can
+  hang trafilatura or blow it up. The runner process keeps polling, fetching,
+  assigning stories and writing. The pool starts on the first page, so a run with
+  nothing new starts none (:class:`StartExtractWorkers` starts it earlier, on the
+  first new entry).
+* ``in_process=True`` (Dataflow, Flink, Spark, and Beam's local multi-process
+  harness): in the DoFn itself. Those runners already start one SDK process per core;
+  a pool in each would multiply the processes by the core count again.
+
+Outputs (tagged): main = Article (enriched, with its sketch), ``rejects`` = Reject
+(stage ``extract`` or ``enrich``).
 
 Example::
 
@@ -19,11 +31,8 @@ import atexit
 import collections
 import concurrent.futures
 import dataclasses
-import datetime as dt
-import hashlib
 import threading
-import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import apache_beam as beam
@@ -31,13 +40,21 @@ from apache_beam.metrics import Metrics
 from apache_beam.utils.windowed_value import WindowedValue
 
 from wiredesk.schemas.records import Article, FetchedPage, Reject, RejectReason, Stage
-from wiredesk.transforms.common.metrics import NAMESPACE, rejected
-from wiredesk.transforms.common.urlnorm import normalize_url
-from wiredesk.transforms.extract.page import ExtractedPage, ExtractError, extract_fragment
+from wiredesk.transforms.common.metrics import (
+    ARTICLES_ENRICHED,
+    NAMESPACE,
+    PAGES_EXTRACTED,
+    PAGES_PROCESSED_IN_POOL,
+    PAGES_PROCESSED_IN_PROCESS,
+    rejected,
+)
+from wiredesk.transforms.extract.page import ExtractError
+from wiredesk.transforms.extract.page_pass import content_hash, process_page, to_article
 from wiredesk.transforms.extract.pool import ExtractorPool, PoolConfig
 
 __all__ = [
     "ExtractText",
+    "StartExtractWorkers",
     "content_hash",
     "pool_config",
     "prestart_pool",
@@ -46,76 +63,14 @@ __all__ = [
 ]
 
 
-def content_hash(text: str) -> str:
-    """Hash of the normalized text: NFKC, case-folded, whitespace collapsed."""
-    # is_normalized is a quick check that spares most texts the NFKC pass, and
-    # split/join collapses the same (str.isspace) whitespace as a \s+ regex, 2.5x faster.
-    if not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
-    normalized = " ".join(text.casefold().split())
-    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()[:32]
-
-
-def _published(
-    page: FetchedPage, extracted: ExtractedPage
-) -> tuple[dt.datetime | None, str | None]:
-    """Order of trust (docs/output-contract.md): the page, then the feed or wire item (the fetch time is
-    the writer's last resort). A feed's date never overrides a date the page states."""
-    if extracted.published_at is not None:
-        return extracted.published_at, extracted.published_at_source
-    if page.entry.published_at is not None:
-        return page.entry.published_at, "wire" if page.entry.is_wire else "feed"
-    return None, None
-
-
-def to_article(page: FetchedPage, extracted: ExtractedPage) -> Article:
-    """Merge what the listing said with what the page says (the page is trusted first)."""
-    entry = page.entry
-    published_at, published_source = _published(page, extracted)
-    canonical = extracted.canonical_url and normalize_url(extracted.canonical_url)
-    return Article(
-        url=entry.url,
-        url_key=entry.url_key,
-        canonical_url=canonical or normalize_url(page.final_url) or page.final_url,
-        source=entry.source or extracted.site_name,
-        feed_url=entry.feed_url,
-        title=extracted.title or entry.title,
-        text=extracted.text,
-        published_at=published_at,
-        fetched_at=page.fetched_at,
-        language=entry.language if entry.is_wire and entry.language else extracted.language,
-        authors=list(extracted.authors) or list(entry.authors),
-        agency=entry.agency,
-        dateline=entry.dateline,
-        site_name=extracted.site_name,
-        paywalled=True if page.paywalled else extracted.paywalled,
-        guid=entry.guid,
-        feed_region=entry.feed_region,
-        feed_country=entry.feed_country,
-        is_wire=entry.is_wire,
-        wire=entry.wire,
-        content_hash=content_hash(extracted.text),
-        published_at_source=published_source,
-        modified_at=extracted.modified_at,
-        modified_at_source=extracted.modified_at_source,
-        # A 401/402 answer is a teaser by definition.
-        text_complete=extracted.text_complete and not page.paywalled,
-    )
-
-
 def pool_config(*, workers: int, timeout: float) -> PoolConfig:
     """The pool an ExtractText(workers=, timeout=) uses (0 workers: one per core)."""
     return PoolConfig(workers=workers or None, timeout_s=timeout)
 
 
 def prestart_pool(*, workers: int, timeout: float) -> None:
-    """Start this process's extraction workers for ExtractText(workers=, timeout=) now.
-
-    For a run whose DoFns execute in this process (the local in-memory runner): the
-    workers' start-up (forkserver imports, dateparser's locales: ~2 s of one core)
-    then overlaps building, translating and starting the graph on the other core,
-    instead of holding up the first pages.
-    """
+    """Start this process's extraction workers for ExtractText(workers=, timeout=) now,
+    in the background (the forkserver's imports and warm-up take ~4 s of one core)."""
     shared_pool(pool_config(workers=workers, timeout=timeout)).start_in_background()
 
 
@@ -129,6 +84,7 @@ def shared_pool(config: PoolConfig) -> ExtractorPool:
     A runner may create several instances of a DoFn in one process (one per
     bundle processor); each sizing its own pool to the core count would
     oversubscribe the machine. The pool is thread-safe and closes at exit.
+    Making the pool starts no process: its workers start on first use.
     """
     with _POOLS_LOCK:
         pool = _POOLS.get(config)
@@ -138,35 +94,89 @@ def shared_pool(config: PoolConfig) -> ExtractorPool:
         return pool
 
 
-class _ExtractFn(beam.DoFn):
-    """Hands batches to the extraction pool and keeps the runner thread free meanwhile.
+class _StartWorkersFn(beam.DoFn):
+    """On its first element in this process, starts the extraction workers; emits nothing."""
 
-    With ``max_pending_pages > 0`` a batch is submitted to the pool from a helper thread
-    and ``process`` returns at once; results are emitted (in batch order, each with its
-    batch's window, timestamp and pane) when a later ``process`` call finds them done,
-    when more than ``max_pending_pages`` pages wait, or at ``finish_bundle``. So the
-    runner thread fetches, enriches and signs other pages while the pool's processes
-    extract, and the pool never idles on the tail of one batch. ``0`` extracts each
-    batch synchronously inside ``process`` (the runner thread waits).
+    def __init__(self, *, workers: int, timeout: float) -> None:
+        self._workers = workers
+        self._timeout = timeout
+        self._started = False
+
+    def setup(self) -> None:
+        self._started = False
+
+    def process(self, element: Any) -> Iterator[Any]:
+        if not self._started:
+            self._started = True
+            prestart_pool(workers=self._workers, timeout=self._timeout)
+        return iter(())
+
+
+class StartExtractWorkers(beam.PTransform):
+    """Starts the local extraction pool as soon as the first element of its input exists.
+
+    Applied to the new entries (before they are fetched), the workers' start-up
+    overlaps fetching instead of holding up the first pages, and a run with nothing
+    new starts no pool. Only for graphs whose ExtractText uses the pool.
     """
 
-    def __init__(self, *, workers: int, timeout: float, max_pending_pages: int) -> None:
+    def __init__(self, *, workers: int = 0, timeout: float = 30.0) -> None:
+        super().__init__()
+        self._workers = workers
+        self._timeout = timeout
+
+    def expand(self, elements: beam.PCollection) -> beam.PCollection:
+        return elements | "OnFirst" >> beam.ParDo(
+            _StartWorkersFn(workers=self._workers, timeout=self._timeout)
+        )
+
+
+class _ExtractFn(beam.DoFn):
+    """One pass over each page of a batch, in the pool or in this process.
+
+    In the pool, with ``max_pending_pages > 0``, a batch is submitted from a helper
+    thread and ``process`` returns at once; results are emitted (in batch order, each
+    with its batch's window, timestamp and pane) when a later ``process`` call finds
+    them done, when more than ``max_pending_pages`` pages wait, or at
+    ``finish_bundle``. So the runner thread fetches other pages while the pool's
+    processes work, and the pool never idles on the tail of one batch. ``0`` waits
+    for each batch inside ``process``.
+    """
+
+    def __init__(
+        self, *, workers: int, timeout: float, max_pending_pages: int, in_process: bool
+    ) -> None:
         self._workers = workers
         self._timeout = timeout
         self._max_pending_pages = max_pending_pages
-        self._ok = Metrics.counter(NAMESPACE, "pages_extracted")
+        self._in_process = in_process
+        self._ok = Metrics.counter(NAMESPACE, PAGES_EXTRACTED)
         self._rejected = Metrics.counter(NAMESPACE, "pages_extract_rejected")
+        self._enriched = Metrics.counter(NAMESPACE, ARTICLES_ENRICHED)
+        self._enrich_rejected = Metrics.counter(NAMESPACE, "articles_enrich_rejected")
+        self._no_country = Metrics.counter(NAMESPACE, "articles_without_country")
+        self._with_agency = Metrics.counter(NAMESPACE, "articles_with_agency")
+        self._with_dateline = Metrics.counter(NAMESPACE, "articles_with_dateline")
+        where = PAGES_PROCESSED_IN_PROCESS if in_process else PAGES_PROCESSED_IN_POOL
+        self._where = Metrics.counter(NAMESPACE, where)
 
     def setup(self) -> None:
-        self._pool = shared_pool(pool_config(workers=self._workers, timeout=self._timeout))
+        self._pool: ExtractorPool | None = None
         self._submitter: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pending: collections.deque[_Pending] = collections.deque()
+        self._pending_pages = 0
+        if self._in_process:
+            # Pay the lazy set-up (dateparser's locales, the gazetteer, the language
+            # model: ~4 s) once per worker process, before the first page.
+            import wiredesk.transforms.extract.warmup  # noqa: F401
+
+            return
+        self._pool = shared_pool(pool_config(workers=self._workers, timeout=self._timeout))
         if self._max_pending_pages > 0:
-            # Two callers of extract_many keep every pool worker busy across batch ends.
+            # Two callers of process_many keep every pool worker busy across batch ends.
             self._submitter = concurrent.futures.ThreadPoolExecutor(
                 max_workers=2, thread_name_prefix="wiredesk-extract-submit"
             )
-        self._pending: collections.deque[_Pending] = collections.deque()
-        self._pending_pages = 0
 
     def teardown(self) -> None:
         if self._submitter is not None:
@@ -184,11 +194,13 @@ class _ExtractFn(beam.DoFn):
         timestamp: Any = beam.DoFn.TimestampParam,
         pane: Any = beam.DoFn.PaneInfoParam,
     ) -> Iterator[Any]:
-        jobs = [(page.html, page.final_url) for page in batch if not page.entry.is_wire]
-        if self._submitter is None:
-            yield from self._outputs(batch, self._pool.extract_many(jobs))
+        if self._pool is None:
+            yield from self._outputs(batch, [process_page(page) for page in batch])
             return
-        future = self._submitter.submit(self._pool.extract_many, jobs)
+        if self._submitter is None:
+            yield from self._outputs(batch, self._pool.process_many(batch))
+            return
+        future = self._submitter.submit(self._pool.process_many, batch)
         self._pending.append(_Pending(batch, future, window, timestamp, pane))
         self._pending_pages += len(batch)
         yield from self._drain(limit=self._max_pending_pages)
@@ -201,7 +213,7 @@ class _ExtractFn(beam.DoFn):
         while self._pending and (self._pending_pages > limit or self._pending[0].future.done()):
             job = self._pending.popleft()
             self._pending_pages -= len(job.batch)
-            # extract_many turns every page's failure into a result; a failure of the
+            # process_many turns every page's failure into a result; a failure of the
             # pool itself raises here and fails the bundle, as it did inline.
             results = job.future.result()
             for out in self._outputs(job.batch, results):
@@ -213,41 +225,49 @@ class _ExtractFn(beam.DoFn):
                     yield WindowedValue(out, job.timestamp, (job.window,), job.pane)
 
     def _outputs(
-        self, batch: list[FetchedPage], web_results: list[ExtractedPage | ExtractError]
+        self, batch: Sequence[FetchedPage], results: Sequence[Article | Reject | ExtractError]
     ) -> Iterator[Any]:
-        extracted = iter(web_results)
-        for page in batch:
-            # A wire body is the article already: read its paragraphs, no boilerplate removal.
-            result = extract_fragment(html=page.html) if page.entry.is_wire else next(extracted)
-            if isinstance(result, ExtractError):
-                self._rejected.inc()
-                Metrics.counter(NAMESPACE, rejected(Stage.EXTRACT, result.reason)).inc()
-                yield beam.pvalue.TaggedOutput(
-                    ExtractText.REJECTS,
-                    Reject(
-                        url=page.entry.url,
-                        feed_url=page.entry.feed_url,
-                        stage=Stage.EXTRACT.value,
-                        reason=result.reason or RejectReason.EXTRACT_ERROR.value,
-                        detail=result.detail,
-                    ),
+        for page, result in zip(batch, results, strict=True):
+            self._where.inc()
+            if isinstance(result, ExtractError):  # the pool's own: a deadline, a dead worker
+                result = Reject(
+                    url=page.entry.url,
+                    feed_url=page.entry.feed_url,
+                    stage=Stage.EXTRACT.value,
+                    reason=result.reason or RejectReason.EXTRACT_ERROR.value,
+                    detail=result.detail,
                 )
+            if isinstance(result, Reject):
+                if result.stage == Stage.ENRICH.value:
+                    self._ok.inc()
+                    self._enrich_rejected.inc()
+                else:
+                    self._rejected.inc()
+                Metrics.counter(NAMESPACE, rejected(result.stage, result.reason)).inc()
+                yield beam.pvalue.TaggedOutput(ExtractText.REJECTS, result)
                 continue
             self._ok.inc()
-            yield to_article(page, result)
+            self._enriched.inc()
+            if result.country is None:
+                self._no_country.inc()
+            if result.agency:
+                self._with_agency.inc()
+            if result.dateline:
+                self._with_dateline.inc()
+            yield result
 
 
 @dataclasses.dataclass
 class _Pending:
     batch: list[FetchedPage]
-    future: concurrent.futures.Future[list[ExtractedPage | ExtractError]]
+    future: concurrent.futures.Future[list[Article | Reject | ExtractError]]
     window: Any
     timestamp: Any
     pane: Any
 
 
 class ExtractText(beam.PTransform):
-    """FetchedPage -> Article (main) and Reject (``rejects``)."""
+    """FetchedPage -> Article, enriched and signed (main), and Reject (``rejects``)."""
 
     ARTICLES = "articles"
     REJECTS = "rejects"
@@ -259,11 +279,13 @@ class ExtractText(beam.PTransform):
         timeout: float = 30.0,
         batch_size: int = 32,
         max_pending_pages: int | None = None,
+        in_process: bool = False,
     ) -> None:
         super().__init__()
         self._workers = workers
         self._timeout = timeout
         self._batch_size = batch_size
+        self._in_process = in_process
         # Pages handed to the pool and not yet emitted (bench/profile_stages.py: waiting
         # synchronously left the pool idle while the runner thread did everything else).
         self._max_pending_pages = (
@@ -282,6 +304,7 @@ class ExtractText(beam.PTransform):
                     workers=self._workers,
                     timeout=self._timeout,
                     max_pending_pages=self._max_pending_pages,
+                    in_process=self._in_process,
                 )
             ).with_outputs(self.REJECTS, main=self.ARTICLES)
         )

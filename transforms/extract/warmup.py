@@ -1,5 +1,9 @@
 """Imported by each extraction worker (and preloaded by the forkserver) to pay lazy set-up once.
 
+The gazetteer and the language model of enrichment (~2 s, ~180 MB) load here too, so that
+every worker forked from the forkserver shares them (transforms/extract/page_pass.py runs
+enrichment in the worker), and the signing code's MinHash parameters are made.
+
 htmldate hands some dates to dateparser (its extensive search, our fallback when the
 markup gives no date). dateparser compiles one regex per locale the first time a string
 is checked against it, and a string that no locale claims is checked against all of
@@ -26,3 +30,10 @@ try:
     get_external_parser().get_date_data(_SCAN_EVERY_LOCALE)
 except Exception:  # pragma: no cover - a changed htmldate or dateparser only costs time later
     pass
+
+from wiredesk.transforms.dedup.signatures import sketch_text  # noqa: E402
+from wiredesk.transforms.enrich import geo, language  # noqa: E402
+
+geo.warm()
+language.warm()
+sketch_text(text="Warm-up text for the signing code's parameters, long enough to shingle.")

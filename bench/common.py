@@ -296,7 +296,9 @@ def _reap_adopted(deadline_s: float = 5.0) -> None:
             time.sleep(0.02)
 
 
-def measure_process(cmd: Sequence[str], *, env: dict[str, str] | None = None) -> Measured:
+def measure_process(
+    cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: str | None = None
+) -> Measured:
     """Run ``cmd`` to its end; its wall time, the CPU of its whole process tree, and the
     CPU its own process reported (``bench: runner process CPU`` on stderr).
 
@@ -305,7 +307,7 @@ def measure_process(cmd: Sequence[str], *, env: dict[str, str] | None = None) ->
     _adopt_orphans()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(list(cmd), capture_output=True, text=True, check=False, env=env)
+    proc = subprocess.run(list(cmd), capture_output=True, text=True, check=False, env=env, cwd=cwd)
     wall = time.perf_counter() - start
     _reap_adopted()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

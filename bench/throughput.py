@@ -100,7 +100,8 @@ def run_pipeline(*, feeds: Path, out: Path, extra: Sequence[str]) -> PipelineRun
         cmd += ["--variant", name]
     cmd += ["run", "--feeds", str(feeds), "--output", str(out), "--once"]
     cmd += ["--allow-private-addresses", *(a for a in extra if not a.startswith("@"))]
-    m = measure_process(cmd, env=env)
+    # The checkout is also the working directory: a forkserver puts it first on its path.
+    m = measure_process(cmd, env=env, cwd=checkouts[-1] if checkouts else None)
     written = _WRITTEN.search(m.stdout)
     if m.returncode != 0 or written is None or m.runner_cpu is None:
         raise RuntimeError(f"wiredesk run failed ({m.returncode}):\n{m.stdout}\n{m.stderr}")

@@ -182,12 +182,12 @@ def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]
     if warc_only:  # a --warc run alone
         entry_sets.append(p | "NoEntries" >> beam.Create([]))
     entries = tuple(entry_sets) | "AllEntries" >> beam.Flatten()
-    unique = entries | "DedupeEntries" >> DedupeEntries(seen_keys=seen_side)
     in_pool = uses_extract_pool(p.options)
     if in_pool:
-        _ = unique | "StartExtractWorkers" >> StartExtractWorkers(
-            workers=config.extract_workers, timeout=config.extract_timeout
+        _ = entries | "StartExtractWorkers" >> StartExtractWorkers(
+            workers=config.extract_workers, timeout=config.extract_timeout, seen_keys=seen_side
         )
+    unique = entries | "DedupeEntries" >> DedupeEntries(seen_keys=seen_side)
     fetched = unique | "FetchArticle" >> FetchArticle(settings=settings)
     pages = fetched[FetchArticle.PAGES]
     if config.capture_warc:

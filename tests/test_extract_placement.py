@@ -144,3 +144,34 @@ def test_multi_process_harness_extracts_in_process_with_the_same_rows(
     plain_rows, multi_rows = _rows(plain_out), _rows(multi_out)
     assert len(plain_rows[0]) > 10
     assert multi_rows == plain_rows
+
+
+def test_the_pool_starts_at_the_first_entry_no_earlier_run_took(monkeypatch) -> None:
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+
+    from wiredesk.schemas.records import FeedEntry
+    from wiredesk.transforms.dedup.stage_exact import entry_keys
+
+    started: list[int] = []
+    monkeypatch.setattr(stage_module, "prestart_pool", lambda **kw: started.append(kw["workers"]))
+
+    def entry(n: int) -> FeedEntry:
+        url = f"http://127.0.0.1/news/{n}"
+        return FeedEntry(url=url, feed_url="http://127.0.0.1/feed", url_key=url)
+
+    def run_with(entries: list[FeedEntry], seen: list[str]) -> None:
+        with TestPipeline() as p:
+            seen_side = beam.pvalue.AsList(p | "Seen" >> beam.Create(seen))
+            _ = (
+                p
+                | beam.Create(entries)
+                | stage_module.StartExtractWorkers(workers=3, seen_keys=seen_side)
+            )
+
+    old = [entry(n) for n in range(5)]
+    seen = [key for e in old for key in entry_keys(e)]
+    run_with(old, seen)
+    assert started == []  # every entry listed again was taken by an earlier run
+    run_with([*old, entry(99), entry(100)], seen)
+    assert started == [3]  # once, for the first new one

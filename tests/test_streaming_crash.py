@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from tests.support.rss import rss_route
 from wiredesk.loopback import LoopbackOutlet, Route
 from wiredesk.pipelines.options import RunConfig
 from wiredesk.pipelines.run import load_feeds
@@ -46,15 +47,7 @@ def _pages() -> list[bytes]:
 
 
 def _rss(outlet: LoopbackOutlet, paths: list[str]) -> Route:
-    items = "".join(
-        f"<item><title>Item {p}</title><link>{outlet.url(p)}</link><guid>{outlet.url(p)}</guid></item>"
-        for p in paths
-    )
-    body = (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>Growing desk</title>'
-        f"<link>{outlet.base_url}/</link>{items}</channel></rss>"
-    )
-    return Route(body=body.encode(), content_type="application/rss+xml")
+    return rss_route(outlet, paths, title="Growing desk")
 
 
 class Streaming:

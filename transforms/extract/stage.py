@@ -48,6 +48,7 @@ from wiredesk.transforms.common.metrics import (
     PAGES_PROCESSED_IN_PROCESS,
     rejected,
 )
+from wiredesk.transforms.dedup.stage_exact import entry_keys
 from wiredesk.transforms.extract.page import ExtractError
 from wiredesk.transforms.extract.page_pass import content_hash, process_page, to_article
 from wiredesk.transforms.extract.pool import ExtractorPool, PoolConfig
@@ -95,40 +96,52 @@ def shared_pool(config: PoolConfig) -> ExtractorPool:
 
 
 class _StartWorkersFn(beam.DoFn):
-    """On its first element in this process, starts the extraction workers; emits nothing."""
+    """On its first new element in this process, starts the extraction workers; emits nothing."""
 
     def __init__(self, *, workers: int, timeout: float) -> None:
         self._workers = workers
         self._timeout = timeout
         self._started = False
+        self._seen: tuple[int, frozenset[str]] | None = None
 
     def setup(self) -> None:
         self._started = False
 
-    def process(self, element: Any) -> Iterator[Any]:
-        if not self._started:
-            self._started = True
-            prestart_pool(workers=self._workers, timeout=self._timeout)
+    def process(self, element: Any, seen_keys: list[str] | None = None) -> Iterator[Any]:
+        if self._started:
+            return iter(())
+        if seen_keys is not None:
+            if self._seen is None or self._seen[0] != id(seen_keys):
+                self._seen = (id(seen_keys), frozenset(seen_keys))
+            if any(key in self._seen[1] for key in entry_keys(element)):
+                return iter(())  # an entry an earlier run took: nothing new yet
+        self._started = True
+        prestart_pool(workers=self._workers, timeout=self._timeout)
         return iter(())
 
 
 class StartExtractWorkers(beam.PTransform):
-    """Starts the local extraction pool as soon as the first element of its input exists.
+    """Starts the local extraction pool as soon as its input holds something new.
 
-    Applied to the new entries (before they are fetched), the workers' start-up
-    overlaps fetching instead of holding up the first pages, and a run with nothing
-    new starts no pool. Only for graphs whose ExtractText uses the pool.
+    Applied to the listed entries with the keys earlier runs saw (``seen_keys``, a side
+    input), it starts the pool at the first entry no earlier run took, while the feeds
+    are still being polled: the workers' start-up (~2 s of one core) then overlaps
+    polling and fetching instead of holding up the first pages, and a run with nothing
+    new starts no pool. Without ``seen_keys``, any first element starts it. Only for
+    graphs whose ExtractText uses the pool.
     """
 
-    def __init__(self, *, workers: int = 0, timeout: float = 30.0) -> None:
+    def __init__(self, *, workers: int = 0, timeout: float = 30.0, seen_keys: Any = None) -> None:
         super().__init__()
         self._workers = workers
         self._timeout = timeout
+        self._seen_keys = seen_keys
 
     def expand(self, elements: beam.PCollection) -> beam.PCollection:
-        return elements | "OnFirst" >> beam.ParDo(
-            _StartWorkersFn(workers=self._workers, timeout=self._timeout)
-        )
+        fn = _StartWorkersFn(workers=self._workers, timeout=self._timeout)
+        if self._seen_keys is None:
+            return elements | "OnFirst" >> beam.ParDo(fn)
+        return elements | "OnFirstNew" >> beam.ParDo(fn, self._seen_keys)
 
 
 class _ExtractFn(beam.DoFn):

@@ -87,21 +87,19 @@ class PipelineRun:
         return self.runner_cpu / self.cpu if self.cpu else 0.0
 
 
-def run_pipeline(*, feeds: Path, out: Path, extra: Sequence[str]) -> PipelineRun:
-    # "@checkout=DIR" runs the code of another checkout of wiredesk (e.g. a git worktree of
-    # the commit before a change): its folder goes first on PYTHONPATH.
-    checkouts = [a.split("=", 1)[1] for a in extra if a.startswith("@checkout=")]
-    variants = [a[1:] for a in extra if a.startswith("@") and not a.startswith("@checkout=")]
-    env = dict(os.environ)
-    if checkouts:
-        env["PYTHONPATH"] = os.pathsep.join([checkouts[-1], env.get("PYTHONPATH", "")])
+def run_wiredesk(
+    run_args: Sequence[str],
+    *,
+    variants: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+) -> PipelineRun:
+    """``wiredesk run RUN_ARGS`` as a measured process (bench/common.py's wrapper, with
+    its ``--variant`` patches), with the rows it reports having written."""
     cmd = [sys.executable, str(Path(__file__).resolve().parent / "common.py")]
     for name in variants:
         cmd += ["--variant", name]
-    cmd += ["run", "--feeds", str(feeds), "--output", str(out), "--once"]
-    cmd += ["--allow-private-addresses", *(a for a in extra if not a.startswith("@"))]
-    # The checkout is also the working directory: a forkserver puts it first on its path.
-    m = measure_process(cmd, env=env, cwd=checkouts[-1] if checkouts else None)
+    m = measure_process([*cmd, "run", *run_args], env=env, cwd=cwd)
     written = _WRITTEN.search(m.stdout)
     if m.returncode != 0 or written is None or m.runner_cpu is None:
         raise RuntimeError(f"wiredesk run failed ({m.returncode}):\n{m.stdout}\n{m.stderr}")
@@ -113,6 +111,62 @@ def run_pipeline(*, feeds: Path, out: Path, extra: Sequence[str]) -> PipelineRun
         cpu=m.cpu,
         runner_cpu=m.runner_cpu,
     )
+
+
+def run_pipeline(*, feeds: Path, out: Path, extra: Sequence[str]) -> PipelineRun:
+    # "@checkout=DIR" runs the code of another checkout of wiredesk (e.g. a git worktree of
+    # the commit before a change): its folder goes first on PYTHONPATH.
+    checkouts = [a.split("=", 1)[1] for a in extra if a.startswith("@checkout=")]
+    variants = [a[1:] for a in extra if a.startswith("@") and not a.startswith("@checkout=")]
+    env = dict(os.environ)
+    if checkouts:
+        env["PYTHONPATH"] = os.pathsep.join([checkouts[-1], env.get("PYTHONPATH", "")])
+    run_args = ["--feeds", str(feeds), "--output", str(out), "--once"]
+    run_args += ["--allow-private-addresses", *(a for a in extra if not a.startswith("@"))]
+    # The checkout is also the working directory: a forkserver puts it first on its path.
+    return run_wiredesk(
+        run_args, variants=variants, env=env, cwd=checkouts[-1] if checkouts else None
+    )
+
+
+def measure_ceiling(page_dir: Path, processes: int) -> Measured:
+    """One run of bench/ceiling.py over ``page_dir``, as a measured process."""
+    ceiling = measure_process(ceiling_command(page_dir, processes))
+    if ceiling.returncode != 0:
+        raise RuntimeError(f"the ceiling failed:\n{ceiling.stderr}")
+    return ceiling
+
+
+HEADERS = ["mode", "seconds (median)", "pages/s", "ratio to ceiling"]
+HEADERS += ["CPU s, all processes", "runner CPU s (share)", "spread (min-max s)"]
+
+
+def ceiling_row(ceilings: Sequence[Measured], *, pages: int, processes: int) -> list[object]:
+    c = median([m.wall for m in ceilings])
+    return [
+        f"ceiling: Pool({processes}) trafilatura.extract(with_metadata=True)",
+        f"{c:.2f}",
+        f"{pages / c:.1f}",
+        "1.00",
+        f"{median([m.cpu for m in ceilings]):.1f}",
+        "-",
+        spread([m.wall for m in ceilings]),
+    ]
+
+
+def run_row(label: str, runs: Sequence[PipelineRun], *, pages: int, ceiling: float) -> list[object]:
+    t = median([x.wall for x in runs])
+    runner = median([x.runner_cpu for x in runs])
+    share = median([x.runner_share for x in runs])
+    return [
+        label,
+        f"{t:.2f}",
+        f"{pages / t:.1f}",
+        f"{ceiling / t:.2f}",
+        f"{median([x.cpu for x in runs]):.1f}",
+        f"{runner:.1f} ({share:.3f})",
+        spread([x.wall for x in runs]),
+    ]
 
 
 def project(*, one: float, two: float, runner_cpu: float, cores: int) -> float:
@@ -142,9 +196,7 @@ def _measure(
         with PageSite(pages, outlets=args.outlets, items_per_feed=25) as site:
             feeds = site.write_feeds_file(tmp / "feeds.txt")
             for r in range(args.rounds):
-                ceiling = measure_process(ceiling_command(page_dir, args.processes))
-                if ceiling.returncode != 0:
-                    raise RuntimeError(f"the ceiling failed:\n{ceiling.stderr}")
+                ceiling = measure_ceiling(page_dir, args.processes)
                 ceilings.append(ceiling)
                 print(f"round {r + 1}: ceiling: {ceiling.wall:.1f} s", flush=True)
                 for name, extra in configs.items():
@@ -195,36 +247,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ceilings, runs = _measure(args, configs, pages)
 
     c = median([m.wall for m in ceilings])
-    rows: list[list[object]] = [
-        [
-            f"ceiling: Pool({args.processes}) trafilatura.extract(with_metadata=True)",
-            f"{c:.2f}",
-            f"{n / c:.1f}",
-            "1.00",
-            f"{median([m.cpu for m in ceilings]):.1f}",
-            "-",
-            spread([m.wall for m in ceilings]),
-        ]
+    rows = [ceiling_row(ceilings, pages=n, processes=args.processes)]
+    rows += [
+        run_row(f"wiredesk run --once: {name}", rs, pages=n, ceiling=c) for name, rs in runs.items()
     ]
-    for name, rs in runs.items():
-        t = median([x.wall for x in rs])
-        runner = median([x.runner_cpu for x in rs])
-        share = median([x.runner_share for x in rs])
-        rows.append(
-            [
-                f"wiredesk run --once: {name}",
-                f"{t:.2f}",
-                f"{n / t:.1f}",
-                f"{c / t:.2f}",
-                f"{median([x.cpu for x in rs]):.1f}",
-                f"{runner:.1f} ({share:.3f})",
-                spread([x.wall for x in rs]),
-            ]
-        )
     print()
-    headers = ["mode", "seconds (median)", "pages/s", "ratio to ceiling"]
-    headers += ["CPU s, all processes", "runner CPU s (share)", "spread (min-max s)"]
-    print(fmt_table(headers, rows))
+    print(fmt_table(HEADERS, rows))
     if ONE_WORKER in runs and TWO_WORKERS in runs:
         one = median([x.wall for x in runs[ONE_WORKER]])
         two = median([x.wall for x in runs[TWO_WORKERS]])

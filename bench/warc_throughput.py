@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -32,20 +31,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ceiling import ceiling_command, write_page_files  # noqa: E402
-from common import (  # noqa: E402
-    Measured,
-    fmt_table,
-    load_pages,
-    machine_info,
-    measure_process,
-    median,
-    story_variants,
+from ceiling import write_page_files  # noqa: E402
+from common import Measured, fmt_table, load_pages, machine_info, median, story_variants  # noqa: E402
+from throughput import (  # noqa: E402
+    HEADERS,
+    PipelineRun,
+    ceiling_row,
+    measure_ceiling,
+    run_row,
+    run_wiredesk,
 )
 from warcio.statusandheaders import StatusAndHeaders  # noqa: E402
 from warcio.warcwriter import WARCWriter  # noqa: E402
-
-_WRITTEN = re.compile(r"written: articles (\d+), duplicates (\d+), rejects (\d+)")
 
 
 def write_warc(path: Path, htmls: Sequence[str], *, hosts: int = 20) -> None:
@@ -81,23 +78,9 @@ def write_warc(path: Path, htmls: Sequence[str], *, hosts: int = 20) -> None:
             writer.write_record(response)
 
 
-def run_wiredesk(warc: Path, out: Path, processes: int) -> dict[str, float]:
-    cmd = [sys.executable, str(Path(__file__).resolve().parent / "common.py")]
-    cmd += ["run", "--warc", str(warc), "--output", str(out), "--once"]
-    cmd += ["--extract-workers", str(processes)]
-    m = measure_process(cmd)
-    written = _WRITTEN.search(m.stdout)
-    if m.returncode != 0 or written is None or m.runner_cpu is None:
-        raise RuntimeError(f"wiredesk run failed ({m.returncode}):\n{m.stdout}\n{m.stderr}")
-    return {
-        "wall": m.wall,
-        "cpu": m.cpu,
-        "runner_cpu": m.runner_cpu,
-        "rows": sum(int(g) for g in written.groups()),
-        "articles": int(written.group(1)),
-        "duplicates": int(written.group(2)),
-        "rejects": int(written.group(3)),
-    }
+def run_warc(warc: Path, out: Path, processes: int) -> PipelineRun:
+    run_args = ["--warc", str(warc), "--output", str(out), "--once"]
+    return run_wiredesk([*run_args, "--extract-workers", str(processes)])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,66 +101,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     for k, v in machine_info().items():
         print(f"- {k}: {v}")
     tmp = Path(tempfile.mkdtemp(prefix="wiredesk-warc-bench-"))
-    ceiling: list[Measured] = []
-    runs: list[dict[str, float]] = []
+    ceilings: list[Measured] = []
+    runs: list[PipelineRun] = []
     try:
         warc = tmp / "pages.warc.gz"
         write_warc(warc, htmls)
         page_dir = write_page_files(htmls, tmp / "pages")
         print(f"- WARC: {warc.stat().st_size / 1e6:.1f} MB gzip, {n} responses")
         for r in range(args.rounds):
-            m = measure_process(ceiling_command(page_dir, args.processes))
-            if m.returncode != 0:
-                raise RuntimeError(f"the ceiling failed:\n{m.stderr}")
-            ceiling.append(m)
-            print(f"round {r + 1}: ceiling: {m.wall:.1f} s", flush=True)
+            ceiling = measure_ceiling(page_dir, args.processes)
+            ceilings.append(ceiling)
+            print(f"round {r + 1}: ceiling: {ceiling.wall:.1f} s", flush=True)
             out = tmp / f"out-{r}"
-            run = run_wiredesk(warc, out, args.processes)
+            run = run_warc(warc, out, args.processes)
             shutil.rmtree(out, ignore_errors=True)
             runs.append(run)
+            rows_written = run.articles + run.duplicates + run.rejects
             print(
-                f"round {r + 1}: wiredesk run --warc: {run['wall']:.1f} s, rows {int(run['rows'])}",
+                f"round {r + 1}: wiredesk run --warc: {run.wall:.1f} s, rows {rows_written}",
                 flush=True,
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    c = median([m.wall for m in ceiling])
-    t = median([x["wall"] for x in runs])
-    share = median([x["runner_cpu"] / x["cpu"] for x in runs])
+    c = median([m.wall for m in ceilings])
+    label = f"wiredesk run --warc --extract-workers {args.processes}"
     rows = [
-        [
-            f"ceiling: Pool({args.processes}) trafilatura.extract(with_metadata=True)",
-            f"{c:.2f}",
-            f"{n / c:.1f}",
-            "1.00",
-            f"{median([m.cpu for m in ceiling]):.1f}",
-            "-",
-            _spread([m.wall for m in ceiling]),
-        ],
-        [
-            f"wiredesk run --warc --extract-workers {args.processes}",
-            f"{t:.2f}",
-            f"{n / t:.1f}",
-            f"{c / t:.2f}",
-            f"{median([x['cpu'] for x in runs]):.1f}",
-            f"{median([x['runner_cpu'] for x in runs]):.1f} ({share:.3f})",
-            _spread([x["wall"] for x in runs]),
-        ],
+        ceiling_row(ceilings, pages=n, processes=args.processes),
+        run_row(label, runs, pages=n, ceiling=c),
     ]
     print()
-    headers = ["mode", "seconds (median)", "pages/s", "ratio to ceiling"]
-    headers += ["CPU s, all processes", "runner CPU s (share)", "spread"]
-    print(fmt_table(headers, rows))
+    print(fmt_table(HEADERS, rows))
     last = runs[-1]
     print(
-        f"\nrows: articles {int(last['articles'])}, duplicates {int(last['duplicates'])},"
-        f" rejects {int(last['rejects'])} (of {n} pages)"
+        f"\nrows: articles {last.articles}, duplicates {last.duplicates},"
+        f" rejects {last.rejects} (of {n} pages)"
     )
     return 0
-
-
-def _spread(values: Sequence[float]) -> str:
-    return f"{min(values):.2f}-{max(values):.2f}" if len(values) > 1 else "-"
 
 
 if __name__ == "__main__":

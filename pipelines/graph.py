@@ -28,7 +28,7 @@ from wiredesk.pipelines.options import RunConfig, uses_extract_pool
 from wiredesk.pipelines.outputs import read_states, write_states, write_tables
 from wiredesk.schemas.records import FeedSource, Reject
 from wiredesk.transforms.common.metrics import NAMESPACE
-from wiredesk.transforms.dedup.stage_exact import DedupeEntries, entry_keys
+from wiredesk.transforms.dedup.stage_exact import DedupeEntries, SeenKeys, entry_keys
 from wiredesk.transforms.dedup.stage_syndication import DetectSyndication
 from wiredesk.transforms.extract.stage import ExtractText, StartExtractWorkers
 from wiredesk.transforms.fetch.stage import FetchArticle
@@ -84,12 +84,10 @@ class _DropSeenRejects(beam.DoFn):
 
     def __init__(self) -> None:
         self._repeat = Metrics.counter(NAMESPACE, "rejects_seen_in_earlier_run")
-        self._cache: tuple[int, frozenset[str]] | None = None
+        self._seen_keys = SeenKeys()
 
     def process(self, reject: Reject, seen_keys: list[str]) -> Iterator[Reject]:
-        if self._cache is None or self._cache[0] != id(seen_keys):
-            self._cache = (id(seen_keys), frozenset(seen_keys))
-        if reject.key() in self._cache[1]:
+        if reject.key() in self._seen_keys.of(seen_keys):
             self._repeat.inc()
             return
         yield reject

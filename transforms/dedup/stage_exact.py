@@ -22,7 +22,7 @@ from apache_beam.metrics import Metrics
 from wiredesk.schemas.records import FeedEntry
 from wiredesk.transforms.common.metrics import NAMESPACE
 
-__all__ = ["DedupeEntries", "entry_keys", "guid_identity", "pick_entry"]
+__all__ = ["DedupeEntries", "SeenKeys", "entry_keys", "guid_identity", "pick_entry"]
 
 
 def guid_identity(entry: FeedEntry) -> str | None:
@@ -64,19 +64,35 @@ def pick_entry(entries: Iterable[FeedEntry]) -> FeedEntry:
     )
 
 
+class SeenKeys:
+    """The keys earlier runs saw (a side input list) as a set, built once per list.
+
+    The side input is the same list object for a whole bundle; building the set once per
+    list rather than per element keeps the check cheap.
+    """
+
+    def __init__(self) -> None:
+        self._cache: tuple[int, frozenset[str]] | None = None
+
+    def of(self, seen_keys: list[str]) -> frozenset[str]:
+        if self._cache is None or self._cache[0] != id(seen_keys):
+            self._cache = (id(seen_keys), frozenset(seen_keys))
+        return self._cache[1]
+
+    def took(self, entry: FeedEntry, seen_keys: list[str]) -> bool:
+        """Whether an earlier run took ``entry`` (by any of its keys)."""
+        seen = self.of(seen_keys)
+        return any(key in seen for key in entry_keys(entry))
+
+
 class _DropSeen(beam.DoFn):
     def __init__(self) -> None:
         self._seen = Metrics.counter(NAMESPACE, "entries_seen_in_earlier_run")
         self._new = Metrics.counter(NAMESPACE, "entries_new")
-        self._cache: tuple[int, frozenset[str]] | None = None
+        self._seen_keys = SeenKeys()
 
     def process(self, entry: FeedEntry, seen_keys: list[str]) -> Iterator[FeedEntry]:
-        # The side input is the same list object for a whole bundle; build the
-        # set once per list rather than per element.
-        if self._cache is None or self._cache[0] != id(seen_keys):
-            self._cache = (id(seen_keys), frozenset(seen_keys))
-        seen = self._cache[1]
-        if any(key in seen for key in entry_keys(entry)):
+        if self._seen_keys.took(entry, seen_keys):
             self._seen.inc()
             return
         self._new.inc()

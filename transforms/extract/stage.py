@@ -48,7 +48,7 @@ from wiredesk.transforms.common.metrics import (
     PAGES_PROCESSED_IN_PROCESS,
     rejected,
 )
-from wiredesk.transforms.dedup.stage_exact import entry_keys
+from wiredesk.transforms.dedup.stage_exact import SeenKeys
 from wiredesk.transforms.extract.page import ExtractError
 from wiredesk.transforms.extract.page_pass import content_hash, process_page, to_article
 from wiredesk.transforms.extract.pool import ExtractorPool, PoolConfig
@@ -102,7 +102,7 @@ class _StartWorkersFn(beam.DoFn):
         self._workers = workers
         self._timeout = timeout
         self._started = False
-        self._seen: tuple[int, frozenset[str]] | None = None
+        self._seen_keys = SeenKeys()
 
     def setup(self) -> None:
         self._started = False
@@ -110,11 +110,8 @@ class _StartWorkersFn(beam.DoFn):
     def process(self, element: Any, seen_keys: list[str] | None = None) -> Iterator[Any]:
         if self._started:
             return iter(())
-        if seen_keys is not None:
-            if self._seen is None or self._seen[0] != id(seen_keys):
-                self._seen = (id(seen_keys), frozenset(seen_keys))
-            if any(key in self._seen[1] for key in entry_keys(element)):
-                return iter(())  # an entry an earlier run took: nothing new yet
+        if seen_keys is not None and self._seen_keys.took(element, seen_keys):
+            return iter(())  # an entry an earlier run took: nothing new yet
         self._started = True
         prestart_pool(workers=self._workers, timeout=self._timeout)
         return iter(())

@@ -109,3 +109,33 @@ def test_the_pool_gives_what_this_process_gives() -> None:
             assert _fields(g) == _fields(w)  # type: ignore[arg-type]
         else:
             assert (g.stage, g.reason) == (w.stage, w.reason)  # type: ignore[union-attr]
+
+
+def test_extract_text_turns_a_failed_page_into_a_reject_row_and_goes_on(monkeypatch) -> None:
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from wiredesk.transforms.extract.stage import ExtractText
+
+    real = page_pass.enrich_article
+
+    def broken_for_one(article: Article) -> Article:
+        if article.url.endswith("/1.html"):
+            raise ValueError("gazetteer unreadable")
+        return real(article)
+
+    monkeypatch.setattr(page_pass, "enrich_article", broken_for_one)
+    pages = _pages(3)
+    with TestPipeline() as p:
+        out = p | beam.Create(pages) | ExtractText(in_process=True, batch_size=2)
+        assert_that(
+            out[ExtractText.ARTICLES] | "Urls" >> beam.Map(lambda a: a.url),
+            equal_to([pages[0].entry.url, pages[2].entry.url]),
+            label="GoodPagesGoOn",
+        )
+        assert_that(
+            out[ExtractText.REJECTS] | "Why" >> beam.Map(lambda r: (r.url, r.stage, r.reason)),
+            equal_to([(pages[1].entry.url, "enrich", "enrich_error")]),
+            label="OneRejectRow",
+        )

@@ -241,11 +241,17 @@ class ExtractorPool:
         self._all: list[_Worker] = []  # for the finalizer: every live worker
         self._live = 0  # idle + checked out + being started
         self._closed = False
+        self._up = threading.Event()  # set once any worker has started
         self._finalizer = weakref.finalize(self, _shutdown, self._all)
 
     @property
     def size(self) -> int:
         return self._size
+
+    @property
+    def warm(self) -> bool:
+        """Whether a worker has started: the forkserver's imports and warm-up are paid."""
+        return self._up.is_set()
 
     def worker_pids(self) -> list[int]:
         """Process ids of the live workers (for monitoring, and for tests)."""
@@ -279,6 +285,7 @@ class ExtractorPool:
             why = ready[1] if isinstance(ready, tuple) else f"exit code {process.exitcode}"
             worker.stop(kill=True)
             raise RuntimeError(f"extract worker failed to start: {why}")
+        self._up.set()
         return worker
 
     def _acquire(self, *, block: bool) -> _Worker | None:

@@ -141,14 +141,19 @@ class StartExtractWorkers(beam.PTransform):
         return elements | "OnFirstNew" >> beam.ParDo(fn, self._seen_keys)
 
 
+# How many times ``max_pending_pages`` may wait while the pool has no worker up yet
+# (bench/cpu_timeline.py: the runner thread sat idle through the workers' start-up).
+_WARMING_FACTOR = 8
+
+
 class _ExtractFn(beam.DoFn):
     """One pass over each page of a batch, in the pool or in this process.
 
     In the pool, with ``max_pending_pages > 0``, a batch is submitted from a helper
     thread and ``process`` returns at once; results are emitted (in batch order, each
     with its batch's window, timestamp and pane) when a later ``process`` call finds
-    them done, when more than ``max_pending_pages`` pages wait, or at
-    ``finish_bundle``. So the runner thread fetches other pages while the pool's
+    them done, when more than ``max_pending_pages`` pages wait (eight times as many
+    while no worker of the pool is up yet), or at ``finish_bundle``. So the runner thread fetches other pages while the pool's
     processes work, and the pool never idles on the tail of one batch. ``0`` waits
     for each batch inside ``process``.
     """
@@ -213,7 +218,12 @@ class _ExtractFn(beam.DoFn):
         future = self._submitter.submit(self._pool.process_many, batch)
         self._pending.append(_Pending(batch, future, window, timestamp, pane))
         self._pending_pages += len(batch)
-        yield from self._drain(limit=self._max_pending_pages)
+        # While the pool's workers are still coming up (seconds of one core), waiting on
+        # them would idle the runner thread too; it fetches ahead instead, up to a cap.
+        warming = not self._pool.warm
+        yield from self._drain(
+            limit=self._max_pending_pages * _WARMING_FACTOR if warming else self._max_pending_pages
+        )
 
     def finish_bundle(self) -> Iterator[Any]:
         yield from self._drain(limit=0)

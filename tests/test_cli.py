@@ -181,3 +181,31 @@ def test_query_on_an_empty_output_sees_empty_tables(tmp_path, capsys):
 def test_bad_sql_fails_in_one_line(tmp_path, capsys):
     assert main(["query", str(tmp_path), "SELEC nonsense"]) != 0
     _one_line_error(capsys)
+
+
+def test_local_runs_skip_the_construction_type_check_unless_asked() -> None:
+    from wiredesk.pipelines.run import without_construction_type_check
+
+    assert without_construction_type_check(["--once"]) == ["--once", "--no_pipeline_type_check"]
+    for asked in (["--pipeline_type_check"], ["--no_pipeline_type_check"]):
+        assert without_construction_type_check(asked) == asked
+
+
+def test_the_local_graph_passes_beams_construction_type_check(tmp_path) -> None:
+    # Local runs build it without the check (above); this keeps a wiring error failing.
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions, TypeOptions
+
+    from wiredesk.pipelines.graph import build_graph
+    from wiredesk.pipelines.options import RunConfig
+    from wiredesk.pipelines.run import load_feeds
+
+    feeds = tmp_path / "feeds.txt"
+    feeds.write_text("http://127.0.0.1:9/feed.xml\n", encoding="utf-8")
+    args = ["--feeds", str(feeds), "--output", str(tmp_path / "out"), "--once"]
+    options = PipelineOptions([*args, "--pipeline_type_check"])
+    assert options.view_as(TypeOptions).pipeline_type_check
+    config = RunConfig.from_options(options)
+    p = beam.Pipeline(options=options)
+    outputs = build_graph(p, config, load_feeds(config.feeds))
+    assert outputs is not None

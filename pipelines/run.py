@@ -38,6 +38,7 @@ from wiredesk.schemas.records import FeedSource
 from wiredesk.transforms.common import metrics
 from wiredesk.transforms.common.metrics import NAMESPACE
 from wiredesk.transforms.io.feed_list import record_feed_list
+from wiredesk.transforms.io.warc_capture import remove_stale_captures
 from wiredesk.transforms.sources.feeds_file import FeedsFileConfig, FeedsFileError, read_feeds_file
 
 __all__ = [
@@ -260,6 +261,8 @@ def run_cycle(
         run_id=config.run_id, seconds=time.monotonic() - started, counters=_counters(result)
     )
     _remove_stale_temporaries(config.output)
+    if config.capture_warc:
+        remove_stale_captures(folder=config.capture_warc, run_id=config.run_id)
     return summary
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,9 +37,10 @@ from warcio.warcwriter import WARCWriter
 from wiredesk.schemas.records import FetchedPage
 from wiredesk.transforms.common.metrics import NAMESPACE
 from wiredesk.transforms.fetch.http_client import DEFAULT_USER_AGENT
+from wiredesk.transforms.io.write_table import TEMP_PREFIX
 from wiredesk.transforms.sources.warc_records import ENTRY_HEADER, entry_to_header
 
-__all__ = ["CaptureWarc", "warc_date", "write_page_records"]
+__all__ = ["CaptureWarc", "remove_stale_captures", "warc_date", "write_page_records"]
 
 _REASONS = {200: "OK", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden"}
 
@@ -105,7 +107,7 @@ class _CaptureFn(beam.DoFn):
     def _open(self) -> WARCWriter:
         name = f"{self._run_id}-{uuid.uuid4().hex[:12]}.warc.gz"
         final = FileSystems.join(self._folder, name)
-        temp = FileSystems.join(self._folder, f".tmp-{name}")
+        temp = FileSystems.join(self._folder, f"{TEMP_PREFIX}{name}")
         self._names = (temp, final)
         if not FileSystems.exists(self._folder):
             FileSystems.mkdirs(self._folder)
@@ -149,3 +151,35 @@ class CaptureWarc(beam.PTransform):
         return pages | "WriteWarc" >> beam.ParDo(
             _CaptureFn(folder=self._folder, run_id=self._run_id)
         )
+
+
+# A shard is renamed when its bundle ends, seconds to minutes after it was opened; one
+# untouched for a day belongs to a run that died.
+STALE_AFTER_S = 24 * 3600
+
+
+def remove_stale_captures(
+    *, folder: str, run_id: str, now: float | None = None, stale_after_s: float = STALE_AFTER_S
+) -> list[str]:
+    """Delete the ``.tmp-`` shards a run left unfinished in the capture ``folder``; return them.
+
+    This run's own (``<run_id>-...``, from a bundle that failed and was retried) go once it
+    has finished. Another run's go only when untouched for ``stale_after_s``: that run may
+    still be writing to the same folder (one capture folder can serve several OUTs, and
+    no lease guards it). Readers skip them meanwhile (``--warc`` ignores ``.tmp-`` names).
+    """
+    now = time.time() if now is None else now
+    try:
+        found = FileSystems.match([FileSystems.join(folder, f"{TEMP_PREFIX}*")])[0].metadata_list
+    except Exception:  # no folder (nothing was captured), or an unreadable one
+        return []
+    own = f"{TEMP_PREFIX}{run_id}-"
+    stale = []
+    for meta in found:
+        name = meta.path.rstrip("/").rsplit("/", 1)[-1]
+        updated = getattr(meta, "last_updated_in_seconds", None)
+        if name.startswith(own) or (updated is not None and now - updated > stale_after_s):
+            stale.append(meta.path)
+    if stale:
+        FileSystems.delete(stale)
+    return stale

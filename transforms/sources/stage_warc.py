@@ -44,6 +44,7 @@ from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import Reject, RejectReason, Stage
 from wiredesk.transforms.common.metrics import NAMESPACE
+from wiredesk.transforms.io.write_table import TEMP_PREFIX
 from wiredesk.transforms.sources.warc_records import (
     WarcFilters,
     read_warc,
@@ -59,7 +60,10 @@ SPLIT_BYTES = 256 * 1024 * 1024
 
 
 def is_warc_name(path: str) -> bool:
-    return path.lower().endswith(_WARC_SUFFIXES)
+    """A WARC file by its name, and not a capture still being written (or left by a
+    crashed run): those carry a hidden ``.tmp-`` name until they are complete."""
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    return path.lower().endswith(_WARC_SUFFIXES) and not name.startswith(TEMP_PREFIX)
 
 
 def warc_patterns(path: str) -> list[str]:

@@ -122,3 +122,25 @@ def test_while_the_workers_start_the_runner_hands_over_more_pages() -> None:
     assert sorted(urls) == sorted(_page(i).final_url for i in range(ahead + 1))
     assert all(isinstance(o.value, Article) for o in out)
     fn.teardown()
+
+
+def test_the_warming_allowance_stops_at_its_size_in_html(monkeypatch) -> None:
+    # Pages of 8 characters and a cap of 20: the third page is over it, so the runner
+    # waits there as it would for a warm pool (LIMIT pages), not at LIMIT * 8.
+    monkeypatch.setattr(stage, "_WARMING_MAX_CHARS", 20)
+    assert len(_page(0).html) == 8
+    pool = _BlockedPool(warm=False)
+    fn = _fn(pool)
+    out: list[Any] = []
+    try:
+        _hand_over(fn, LIMIT, out)
+        waiting = _call(fn, LIMIT, out)
+        waiting.join(WAITS)
+        assert waiting.is_alive(), "pages past the size cap did not wait for the pool"
+    finally:
+        pool.release.set()
+    waiting.join(RETURNS)
+    assert not waiting.is_alive()
+    out += list(fn.finish_bundle())
+    assert len(out) == LIMIT + 1
+    fn.teardown()

@@ -142,8 +142,12 @@ class StartExtractWorkers(beam.PTransform):
 
 
 # How many times ``max_pending_pages`` may wait while the pool has no worker up yet
-# (bench/cpu_timeline.py: the runner thread sat idle through the workers' start-up).
+# (bench/cpu_timeline.py: the runner thread sat idle through the workers' start-up),
+# as long as their HTML stays under _WARMING_MAX_CHARS: 512 pages at the 5 MiB
+# --max-page-bytes would otherwise be 2.5 GB held for a few seconds. (512 bench pages,
+# 180 K characters each on average, are 92 M.)
 _WARMING_FACTOR = 8
+_WARMING_MAX_CHARS = 128 * 1024 * 1024
 
 
 class _ExtractFn(beam.DoFn):
@@ -152,8 +156,9 @@ class _ExtractFn(beam.DoFn):
     In the pool, with ``max_pending_pages > 0``, a batch is submitted from a helper
     thread and ``process`` returns at once; results are emitted (in batch order, each
     with its batch's window, timestamp and pane) when a later ``process`` call finds
-    them done, when more than ``max_pending_pages`` pages wait (eight times as many
-    while no worker of the pool is up yet), or at ``finish_bundle``. So the runner thread fetches other pages while the pool's
+    them done, when more than ``max_pending_pages`` pages wait (eight times as many,
+    up to 128 M characters of HTML, while no worker of the pool is up yet), or at
+    ``finish_bundle``. So the runner thread fetches other pages while the pool's
     processes work, and the pool never idles on the tail of one batch. ``0`` waits
     for each batch inside ``process``.
     """
@@ -180,6 +185,7 @@ class _ExtractFn(beam.DoFn):
         self._submitter: concurrent.futures.ThreadPoolExecutor | None = None
         self._pending: collections.deque[_Pending] = collections.deque()
         self._pending_pages = 0
+        self._pending_chars = 0
         if self._in_process:
             # Pay the lazy set-up (dateparser's locales, the gazetteer, the language
             # model: ~4 s) once per worker process, before the first page.
@@ -201,6 +207,7 @@ class _ExtractFn(beam.DoFn):
     def start_bundle(self) -> None:
         self._pending.clear()
         self._pending_pages = 0
+        self._pending_chars = 0
 
     def process(
         self,
@@ -218,9 +225,10 @@ class _ExtractFn(beam.DoFn):
         future = self._submitter.submit(self._pool.process_many, batch)
         self._pending.append(_Pending(batch, future, window, timestamp, pane))
         self._pending_pages += len(batch)
+        self._pending_chars += _chars(batch)
         # While the pool's workers are still coming up (seconds of one core), waiting on
         # them would idle the runner thread too; it fetches ahead instead, up to a cap.
-        warming = not self._pool.warm
+        warming = not self._pool.warm and self._pending_chars <= _WARMING_MAX_CHARS
         yield from self._drain(
             limit=self._max_pending_pages * _WARMING_FACTOR if warming else self._max_pending_pages
         )
@@ -233,6 +241,7 @@ class _ExtractFn(beam.DoFn):
         while self._pending and (self._pending_pages > limit or self._pending[0].future.done()):
             job = self._pending.popleft()
             self._pending_pages -= len(job.batch)
+            self._pending_chars -= _chars(job.batch)
             # process_many turns every page's failure into a result; a failure of the
             # pool itself raises here and fails the bundle, as it did inline.
             results = job.future.result()
@@ -275,6 +284,10 @@ class _ExtractFn(beam.DoFn):
             if result.dateline:
                 self._with_dateline.inc()
             yield result
+
+
+def _chars(batch: Sequence[FetchedPage]) -> int:
+    return sum(len(page.html or "") for page in batch)
 
 
 @dataclasses.dataclass

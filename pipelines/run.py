@@ -106,6 +106,10 @@ class RunSummary:
                 "  feed items not listed: "
                 + ", ".join(f"{_SKIP_LABELS.get(k, k)} {v}" for k, v in skipped.items()),
             )
+        if same_url := c(metrics.ARTICLES_SAME_URL_LEFT_OUT):
+            out.append(
+                f"  one URL twice in this run: {same_url} copies left out (the last fetched kept)"
+            )
         if rejected:
             out.append(
                 "  rejects by stage/reason: " + ", ".join(f"{k} {v}" for k, v in rejected.items())

@@ -34,6 +34,7 @@ from wiredesk.transforms.dedup.stage_syndication import (
     _is_agency_copy,
     assign_stories,
     link_key,
+    one_doc_per_id,
 )
 from wiredesk.transforms.dedup.syndication import (
     DocInfo,
@@ -369,6 +370,27 @@ def test_assign_stories_takes_docs_with_and_without_a_link_key(texts: list[str])
     # The web page republishes version 2's text: it joins the wire item's story too.
     assert got["a.example/1"]["story_id"] == sid and not got["a.example/1"]["canonical"]
     assert [decode_link(r["sketch"]) for r in rows].count("wire:urn:y") == 1
+
+
+def test_one_url_twice_gets_one_assignment_for_its_last_fetched_copy(texts: list[str]) -> None:
+    # Pages from two WARC files (or a feed and a WARC) can repeat a URL. Each URL must get
+    # one assignment, made for the copy the join keeps: two assignments for one URL let
+    # the join pair an article with either, and both copies could end up duplicates.
+    old = sketch_text(text=texts[0]).to_bytes()
+    new = sketch_text(text=texts[0] + "\n\nThis story has been updated.").to_bytes()
+    docs = [
+        ("a.example/1", old, False, T0, 10),
+        ("b.example/2", old, False, T0, 11),
+        ("a.example/1", new, False, T0, 20),  # the later capture of a.example/1
+        ("a.example/1", old, False, T0, 10),  # the very same capture twice
+    ]
+    kept = one_doc_per_id(docs)
+    assert sorted((d[0], d[4]) for d in kept) == [("a.example/1", 20), ("b.example/2", 11)]
+
+    assigned, _rows = assign_stories(docs, [], today=TODAY, horizon_days=7)
+    ids = [doc_id for doc_id, _ in assigned]
+    assert sorted(ids) == ["a.example/1", "b.example/2"]
+    assert sum(a["canonical"] for _, a in assigned) == 1  # one story, one canonical copy
 
 
 # -- the core's bucket store and links (pure) -----------------------------------------------

@@ -240,3 +240,43 @@ def test_bad_warc_options_fail_at_once_in_one_line(tmp_path, capsys, extra, says
     err = capsys.readouterr().err
     assert says in err
     assert not (tmp_path / "o").exists()
+
+
+def test_one_url_in_two_warc_files_is_one_row_the_later_capture(tmp_path, capsys):
+    # A backfill over a month of CC-NEWS meets re-crawls: the same URL in several files.
+    # Each URL is one article row (the later capture, which may have been updated), no
+    # copy of it is lost or shown as its own republication, and the summary counts it.
+    from warcio.warcwriter import WARCWriter
+
+    from tests.support.warcfixtures import response_record
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (first_url, first_page), (second_url, second_page) = FIXTURE_PAGES[:2]
+    updated = fixture_html(first_page).replace(
+        b"</body>", b"<p>This story has been updated with new details.</p></body>", 1
+    )
+    captures = {
+        "CC-NEWS-1.warc.gz": ("2024-10-23T10:00:00Z", fixture_html(first_page)),
+        "CC-NEWS-2.warc.gz": ("2024-10-25T10:00:00Z", updated),
+    }
+    for name, (date, first_body) in captures.items():
+        with (folder / name).open("wb") as handle:
+            writer = WARCWriter(handle, gzip=True)
+            writer.write_record(response_record(writer, first_url, first_body, date=date))
+            writer.write_record(
+                response_record(writer, second_url, fixture_html(second_page), date=date)
+            )
+    out = str(tmp_path / "out")
+
+    summary = _run(capsys, "--warc", str(folder), "--output", out)
+
+    assert "responses 4: pages 4" in summary
+    assert "one URL twice in this run: 2 copies left out (the last fetched kept)" in summary
+    con = connect(out)
+    rows = con.execute(
+        "SELECT url, strftime(fetched_at, '%Y-%m-%d') FROM articles ORDER BY url"
+    ).fetchall()
+    assert sorted(rows) == sorted([(first_url, "2024-10-25"), (second_url, "2024-10-25")])
+    assert con.execute("SELECT count(*) FROM duplicates").fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM rejects").fetchone() == (0,)

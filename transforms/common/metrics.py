@@ -63,6 +63,9 @@ PAGES_PROCESSED_IN_POOL = "pages_processed_in_pool"
 PAGES_PROCESSED_IN_PROCESS = "pages_processed_in_process"
 ARTICLES_ENRICHED = "articles_enriched"
 ARTICLES_ROWS_WRITTEN = "articles_rows_written"
+# Copies of a URL another copy in the same run stands for (several WARC files, or a
+# feed and a WARC, can hold one URL): the last fetched is kept (stage_syndication).
+ARTICLES_SAME_URL_LEFT_OUT = "articles_same_url_left_out"
 DUPLICATES_ROWS_WRITTEN = "duplicates_rows_written"
 REJECTS_ROWS_WRITTEN = "rejects_rows_written"
 FILES_VERIFIED = "files_verified"

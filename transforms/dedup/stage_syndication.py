@@ -34,7 +34,11 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import Article
-from wiredesk.transforms.common.metrics import NAMESPACE, OutletNames
+from wiredesk.transforms.common.metrics import (
+    ARTICLES_SAME_URL_LEFT_OUT,
+    NAMESPACE,
+    OutletNames,
+)
 from wiredesk.transforms.dedup.signatures import Sketch, sketch_text
 from wiredesk.transforms.dedup.syndication import (
     Assignment,
@@ -49,9 +53,12 @@ __all__ = [
     "DetectSyndication",
     "SignedDoc",
     "assign_stories",
+    "copy_rank",
     "link_key",
     "match_fields",
+    "one_doc_per_id",
     "place",
+    "seen_order",
     "sketch_bytes",
 ]
 
@@ -91,6 +98,34 @@ def link_key(article: Article) -> str | None:
 SignedDoc = tuple[str, bytes, bool, Any, int, str | None]
 
 
+def seen_order(article: Article) -> int:
+    """When the copy was fetched, in microseconds: ties between equally trusted copies go
+    to the first fetched."""
+    return int(article.fetched_at.timestamp() * 1_000_000)
+
+
+def copy_rank(article: Article) -> tuple[int, bytes]:
+    """Which of several copies of one URL in a run is kept: the last fetched (a later
+    capture of a page that changed), then the larger sketch, so that the choice is the
+    same on the articles (:class:`_RouteFn`) as on their signed docs (:func:`one_doc_per_id`)."""
+    return seen_order(article), sketch_bytes(article)
+
+
+def one_doc_per_id(docs: list[SignedDoc]) -> list[SignedDoc]:
+    """``docs`` with one per doc_id (URL), chosen as :func:`copy_rank` chooses articles.
+
+    Entries from feeds are one per URL already (DedupeEntries), but pages from several
+    WARC files, or from a feed and a WARC, can repeat a URL. Two docs with one id would
+    get two assignments, and the join by URL would pair an article with either.
+    """
+    kept: dict[str, SignedDoc] = {}
+    for doc in docs:
+        other = kept.get(doc[0])
+        if other is None or (doc[4], doc[1]) > (other[4], other[1]):
+            kept[doc[0]] = doc
+    return list(kept.values()) if len(kept) < len(docs) else docs
+
+
 def assign_stories(
     docs: list[SignedDoc],
     restored: Iterable[dict[str, Any]],
@@ -105,6 +140,7 @@ def assign_stories(
     Returns (doc_id, assignment) pairs and the index rows this run added (the
     state to persist; restored rows are already on disk).
     """
+    docs = one_doc_per_id(docs)
     index = SyndicationIndex.from_rows(restored, SyndicationConfig(horizon_days=horizon_days))
     index.expire_horizon(today)
     mark = index.mark()
@@ -141,14 +177,12 @@ class _SignFn(beam.DoFn):
 
     def process(self, article: Article) -> Iterator[SignedDoc]:
         self._signed.inc()
-        # Ties between equally trusted copies go to the first fetched.
-        order = int(article.fetched_at.timestamp() * 1_000_000)
         yield (
             article.url_key,
             sketch_bytes(article),
             _is_agency_copy(article),
             article.published_at,
-            order,
+            seen_order(article),
             link_key(article),
         )
 
@@ -174,6 +208,7 @@ class _RouteFn(beam.DoFn):
         self._stories = Metrics.counter(NAMESPACE, "stories_new")
         self._dups = Metrics.counter(NAMESPACE, "duplicates_found")
         self._versions = Metrics.counter(NAMESPACE, "duplicates_same_wire_item")
+        self._same_url = Metrics.counter(NAMESPACE, ARTICLES_SAME_URL_LEFT_OUT)
         # stories_from_<outlet> / duplicates_from_<outlet>: bounded, see OutletNames.
         self._outlet = OutletNames()
 
@@ -186,7 +221,10 @@ class _RouteFn(beam.DoFn):
         assignments = list(joined["assignment"])
         if not articles or not assignments:
             return
-        article, assignment = articles[0], assignments[0]
+        if len(articles) > 1:  # one URL twice (two WARC files, or a feed and a WARC)
+            self._same_url.inc(len(articles) - 1)
+        article = max(articles, key=copy_rank)
+        assignment = assignments[0]
         placed = place(article, assignment)
         if assignment["canonical"]:
             self._stories.inc()

@@ -101,7 +101,12 @@ class _ReadWarcFileFn(beam.DoFn):
         seen = self._seen(seen_keys)
         if key in seen:
             self._seen_files.inc()
-            return
+        else:
+            yield from self._read(path, size, start, end, key=key, seen=seen)
+
+    def _read(
+        self, path: str, size: int, start: int, end: int, *, key: str, seen: frozenset[str]
+    ) -> Iterator[Any]:
         try:
             # UNCOMPRESSED: warcio undoes the per-record gzip members itself.
             handle = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)

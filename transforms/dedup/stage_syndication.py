@@ -99,15 +99,15 @@ SignedDoc = tuple[str, bytes, bool, Any, int, str | None]
 
 
 def seen_order(article: Article) -> int:
-    """When the copy was fetched, in microseconds: ties between equally trusted copies go
-    to the first fetched."""
+    """When the copy was fetched, in microseconds (the clustering gives a tie between
+    equally trusted copies of a story to the first fetched)."""
     return int(article.fetched_at.timestamp() * 1_000_000)
 
 
 def copy_rank(article: Article) -> tuple[int, bytes]:
     """Which of several copies of one URL in a run is kept: the last fetched (a later
-    capture of a page that changed), then the larger sketch, so that the choice is the
-    same on the articles (:class:`_RouteFn`) as on their signed docs (:func:`one_doc_per_id`)."""
+    capture of a page that changed); the sketch bytes only break ties, the same way on the
+    articles (:class:`_RouteFn`) as on their signed docs (:func:`one_doc_per_id`)."""
     return seen_order(article), sketch_bytes(article)
 
 

@@ -44,6 +44,7 @@ from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import Reject, RejectReason, Stage
 from wiredesk.transforms.common.metrics import NAMESPACE
+from wiredesk.transforms.dedup.stage_exact import SeenKeys
 from wiredesk.transforms.io.write_table import TEMP_PREFIX
 from wiredesk.transforms.sources.warc_records import (
     WarcFilters,
@@ -86,19 +87,13 @@ class _ReadWarcFileFn(beam.DoFn):
         self._responses = Metrics.counter(NAMESPACE, "warc_responses")
         self._pages = Metrics.counter(NAMESPACE, "warc_pages")
         self._rejected = Metrics.counter(NAMESPACE, "warc_responses_rejected")
-        self._cache: tuple[int, frozenset[str]] | None = None
-
-    def _seen(self, seen_keys: list[str]) -> frozenset[str]:
-        # One set per side-input list, not one per file.
-        if self._cache is None or self._cache[0] != id(seen_keys):
-            self._cache = (id(seen_keys), frozenset(seen_keys))
-        return self._cache[1]
+        self._seen_keys = SeenKeys()
 
     def process(self, element: _Range, seen_keys: list[str]) -> Iterator[Any]:
         path, size, mtime, start, end = element
         # A whole file keeps the plain file key; a range of a split file, its own.
         key = warc_file_key(path, size, mtime, None if (start, end) == (0, size) else start)
-        seen = self._seen(seen_keys)
+        seen = self._seen_keys.of(seen_keys)
         if key in seen:
             self._seen_files.inc()
         else:

@@ -36,6 +36,7 @@ from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import FeedSource, Reject, RejectReason, Stage, utcnow
 from wiredesk.transforms.common.metrics import NAMESPACE, rejected
+from wiredesk.transforms.dedup.stage_exact import SeenKeys
 from wiredesk.transforms.sources.wire_parse import parse_wire
 
 __all__ = ["NotARegularFile", "ReadWireDir", "read_drop_file", "wire_file_key"]
@@ -88,16 +89,14 @@ class _ReadWireFileFn(beam.DoFn):
         self._skipped = Metrics.counter(NAMESPACE, "wire_files_seen_before")
         self._items = Metrics.counter(NAMESPACE, "wire_items_listed")
         self._gone = Metrics.counter(NAMESPACE, "wire_files_gone_before_read")
-        self._cache: tuple[int, frozenset[str]] | None = None
+        self._seen_keys = SeenKeys()
 
     def process(self, metadata: Any, seen_keys: list[str]) -> Iterator[Any]:
-        if self._cache is None or self._cache[0] != id(seen_keys):
-            self._cache = (id(seen_keys), frozenset(seen_keys))
         path = metadata.path
         key = wire_file_key(
             path, metadata.size_in_bytes, getattr(metadata, "last_updated_in_seconds", None)
         )
-        if key in self._cache[1]:
+        if key in self._seen_keys.of(seen_keys):
             self._skipped.inc()
             return
         now = utcnow()

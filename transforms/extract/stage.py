@@ -223,9 +223,10 @@ class _ExtractFn(beam.DoFn):
             yield from self._outputs(batch, self._pool.process_many(batch))
             return
         future = self._submitter.submit(self._pool.process_many, batch)
-        self._pending.append(_Pending(batch, future, window, timestamp, pane))
+        job = _Pending(batch, future, window, timestamp, pane, chars=_chars(batch))
+        self._pending.append(job)
         self._pending_pages += len(batch)
-        self._pending_chars += _chars(batch)
+        self._pending_chars += job.chars
         # While the pool's workers are still coming up (seconds of one core), waiting on
         # them would idle the runner thread too; it fetches ahead instead, up to a cap.
         warming = not self._pool.warm and self._pending_chars <= _WARMING_MAX_CHARS
@@ -241,7 +242,7 @@ class _ExtractFn(beam.DoFn):
         while self._pending and (self._pending_pages > limit or self._pending[0].future.done()):
             job = self._pending.popleft()
             self._pending_pages -= len(job.batch)
-            self._pending_chars -= _chars(job.batch)
+            self._pending_chars -= job.chars
             # process_many turns every page's failure into a result; a failure of the
             # pool itself raises here and fails the bundle, as it did inline.
             results = job.future.result()
@@ -297,6 +298,7 @@ class _Pending:
     window: Any
     timestamp: Any
     pane: Any
+    chars: int  # of the batch's HTML, counted once when it is handed over
 
 
 class ExtractText(beam.PTransform):

@@ -81,47 +81,44 @@ def _hand_over(fn: _ExtractFn, pages: int, out: list[Any]) -> None:
         assert not thread.is_alive(), f"page {i + 1} of {pages} waited for the pool"
 
 
-def test_a_warm_pool_holds_the_runner_at_max_pending_pages() -> None:
-    pool = _BlockedPool(warm=True)
+def _hand_over_until_it_waits(pool: _BlockedPool, pages: int, why: str) -> list[Any]:
+    """Hand ``pages`` pages to an ExtractText DoFn over ``pool`` without waiting, check that
+    one more waits for the pool (``why`` if not), then let the pool finish; return all that
+    the DoFn emitted."""
     fn = _fn(pool)
     out: list[Any] = []
     try:
-        _hand_over(fn, LIMIT, out)
-        waiting = _call(fn, LIMIT, out)
+        _hand_over(fn, pages, out)
+        waiting = _call(fn, pages, out)
         waiting.join(WAITS)
-        assert waiting.is_alive(), "one page over the limit did not wait for the pool"
+        assert waiting.is_alive(), why
     finally:
         pool.release.set()
     waiting.join(RETURNS)
     assert not waiting.is_alive()
     out += list(fn.finish_bundle())
-    assert sorted(o.value.url for o in out) == sorted(_page(i).final_url for i in range(LIMIT + 1))
     fn.teardown()
+    return out
+
+
+def test_a_warm_pool_holds_the_runner_at_max_pending_pages() -> None:
+    out = _hand_over_until_it_waits(
+        _BlockedPool(warm=True), LIMIT, "one page over the limit did not wait for the pool"
+    )
+    assert sorted(o.value.url for o in out) == sorted(_page(i).final_url for i in range(LIMIT + 1))
 
 
 def test_while_the_workers_start_the_runner_hands_over_more_pages() -> None:
-    pool = _BlockedPool(warm=False)
-    fn = _fn(pool)
+    # A warm pool would hold the runner at LIMIT pages; a starting one lets it hand over
+    # (at least) four times as many before it waits.
     ahead = max(4 * LIMIT, LIMIT * stage._WARMING_FACTOR)
-    out: list[Any] = []
-    try:
-        # A warm pool would hold the runner at LIMIT pages; a starting one lets it hand
-        # over (at least) four times as many before it waits.
-        _hand_over(fn, ahead, out)
-        waiting = _call(fn, ahead, out)
-        waiting.join(WAITS)
-        assert waiting.is_alive(), "the warming allowance has no cap"
-    finally:
-        pool.warm = True
-        pool.release.set()
-    waiting.join(RETURNS)
-    assert not waiting.is_alive()
-    out += list(fn.finish_bundle())
+    out = _hand_over_until_it_waits(
+        _BlockedPool(warm=False), ahead, "the warming allowance has no cap"
+    )
     # Nothing is lost or repeated across the window, in either state.
     urls = [o.value.url for o in out]
     assert sorted(urls) == sorted(_page(i).final_url for i in range(ahead + 1))
     assert all(isinstance(o.value, Article) for o in out)
-    fn.teardown()
 
 
 def test_the_warming_allowance_stops_at_its_size_in_html(monkeypatch) -> None:
@@ -129,18 +126,7 @@ def test_the_warming_allowance_stops_at_its_size_in_html(monkeypatch) -> None:
     # waits there as it would for a warm pool (LIMIT pages), not at LIMIT * 8.
     monkeypatch.setattr(stage, "_WARMING_MAX_CHARS", 20)
     assert len(_page(0).html) == 8
-    pool = _BlockedPool(warm=False)
-    fn = _fn(pool)
-    out: list[Any] = []
-    try:
-        _hand_over(fn, LIMIT, out)
-        waiting = _call(fn, LIMIT, out)
-        waiting.join(WAITS)
-        assert waiting.is_alive(), "pages past the size cap did not wait for the pool"
-    finally:
-        pool.release.set()
-    waiting.join(RETURNS)
-    assert not waiting.is_alive()
-    out += list(fn.finish_bundle())
+    out = _hand_over_until_it_waits(
+        _BlockedPool(warm=False), LIMIT, "pages past the size cap did not wait for the pool"
+    )
     assert len(out) == LIMIT + 1
-    fn.teardown()

@@ -17,6 +17,8 @@ from typing import Any
 
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
+from wiredesk.pipelines.placement import LOCAL_RUNNERS, POOL_RUNNING_MODES
+
 __all__ = [
     "OPTION_SPECS",
     "OptionSpec",
@@ -27,10 +29,6 @@ __all__ = [
     "parse_since_until",
     "uses_extract_pool",
 ]
-
-LOCAL_RUNNERS = frozenset(
-    {None, "", "DirectRunner", "direct", "FnApiRunner", "BundleBasedDirectRunner"}
-)
 
 
 def is_local_runner(options: PipelineOptions) -> bool:
@@ -47,7 +45,7 @@ def uses_extract_pool(options: PipelineOptions) -> bool:
     (docs/architecture.md, "Where the per-page work runs").
     """
     mode = options.view_as(DirectOptions).direct_running_mode
-    return is_local_runner(options) and mode in (None, "in_memory", "multi_threading")
+    return is_local_runner(options) and mode in POOL_RUNNING_MODES
 
 
 @dataclasses.dataclass(frozen=True)

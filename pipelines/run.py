@@ -27,7 +27,8 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from wiredesk.pipelines.graph import build_graph
-from wiredesk.pipelines.options import LOCAL_RUNNERS, RunConfig, is_local_runner
+from wiredesk.pipelines.options import RunConfig, is_local_runner
+from wiredesk.pipelines.placement import LOCAL_RUNNERS
 from wiredesk.pipelines.writer_lease import (
     check_no_other_writer,
     is_dry_run,

@@ -33,7 +33,6 @@ import dataclasses
 import datetime as dt
 import gc
 import logging
-import multiprocessing
 import signal
 import sys
 import threading
@@ -48,7 +47,7 @@ from wiredesk.pipelines.options import RunConfig, new_run_id
 from wiredesk.pipelines.run import RunSummary, run_cycle
 from wiredesk.pipelines.writer_lease import holding_writer_lease
 from wiredesk.schemas.records import FeedSource
-from wiredesk.transforms.extract.pool import FORKSERVER_PRELOAD
+from wiredesk.transforms.extract.forkserver import start_extraction_forkserver
 from wiredesk.transforms.io.state_store import latest_feed_rows, read_state_rows, state_glob
 from wiredesk.transforms.sources.poll_schedule import (
     due_feeds,
@@ -106,24 +105,7 @@ def shield_extraction_from_sigterm() -> bool:
     parent gone they read EOF and exit.) Returns False when a forkserver was
     already running (then it keeps its own signal dispositions).
     """
-    if threading.current_thread() is not threading.main_thread():
-        return False
-    from multiprocessing import forkserver
-
-    if getattr(forkserver._forkserver, "_forkserver_pid", None) is not None:
-        return False
-    try:
-        ctx = multiprocessing.get_context("forkserver")
-    except ValueError:  # no forkserver on this platform
-        return False
-    # The pool's own list: this forkserver is the one its workers come from.
-    ctx.set_forkserver_preload(FORKSERVER_PRELOAD)
-    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    try:
-        forkserver.ensure_running()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    return True
+    return start_extraction_forkserver(ignore_sigterm=True)
 
 
 def progress_line(*, cycle: int, summary: RunSummary, next_in: float | None = None) -> str:

@@ -18,6 +18,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from wiredesk.pipelines.placement import pool_expected
 from wiredesk.transforms.io.lease import LeaseBusy
 
 __all__ = ["main"]
@@ -44,6 +45,16 @@ def _configure_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
+
+
+def _start_extraction_forkserver(*, ignore_sigterm: bool) -> None:
+    # Before Beam's import: the forkserver's own imports and warm-up (about 2 s of one
+    # core) then run on the other core while this process imports Beam and builds the
+    # graph, instead of after the first new page. It starts no worker: a run with
+    # nothing new still starts no pool. (Looked up at call time, so tests can watch it.)
+    from wiredesk.transforms.extract import forkserver
+
+    forkserver.start_extraction_forkserver(ignore_sigterm=ignore_sigterm)
 
 
 def _run_help() -> str:
@@ -88,6 +99,8 @@ def _cmd_run(argv: Sequence[str]) -> int:
     once = "--once" in args
     if streaming and once:
         return _fail("choose one of --once and --streaming")
+    if pool_expected(args):
+        _start_extraction_forkserver(ignore_sigterm=streaming)
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from wiredesk.pipelines.options import RunConfig
@@ -149,6 +162,7 @@ def _cmd_demo(argv: Sequence[str]) -> int:
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(list(argv))
     _configure_logging(args.verbose)
+    _start_extraction_forkserver(ignore_sigterm=False)  # the demo runs locally, in the pool
     from wiredesk.demo import run_demo
 
     return run_demo(output=args.output)

@@ -46,6 +46,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from wiredesk.schemas.records import Article, FetchedPage, Reject, RejectReason
+from wiredesk.transforms.extract.forkserver import FORKSERVER_PRELOAD
 from wiredesk.transforms.extract.page import (
     DEFAULT,
     ExtractConfig,
@@ -58,16 +59,6 @@ from wiredesk.transforms.extract.page_pass import process_page
 __all__ = ["FORKSERVER_PRELOAD", "ExtractorPool", "PoolConfig"]
 
 LOGGER = logging.getLogger(__name__)
-
-# Imported once by the forkserver, so every worker forked from it starts warm. The one
-# list: whoever starts the forkserver first (this pool, or local streaming shielding it
-# from SIGTERM) preloads these, and a forkserver runs once per process.
-FORKSERVER_PRELOAD = [
-    "trafilatura.core",
-    "wiredesk.transforms.extract.page",
-    "wiredesk.transforms.extract.page_pass",
-    "wiredesk.transforms.extract.warmup",
-]
 
 # Test hooks (honoured only by a pool built with _test_hooks=True): a page containing one of
 # these markers makes the worker hang (first writing its pid to the file named by

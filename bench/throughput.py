@@ -113,20 +113,24 @@ def run_wiredesk(
     )
 
 
-def run_pipeline(*, feeds: Path, out: Path, extra: Sequence[str]) -> PipelineRun:
-    # "@checkout=DIR" runs the code of another checkout of wiredesk (e.g. a git worktree of
-    # the commit before a change): its folder goes first on PYTHONPATH.
+def run_config(run_args: Sequence[str], extra: Sequence[str]) -> PipelineRun:
+    """``wiredesk run RUN_ARGS`` under one configuration: its plain arguments are added;
+    "@checkout=DIR" runs the code of another checkout of wiredesk (e.g. a git worktree of
+    the commit before a change: its folder goes first on PYTHONPATH); "@NAME" applies
+    bench/common.py's variant NAME."""
     checkouts = [a.split("=", 1)[1] for a in extra if a.startswith("@checkout=")]
     variants = [a[1:] for a in extra if a.startswith("@") and not a.startswith("@checkout=")]
     env = dict(os.environ)
     if checkouts:
         env["PYTHONPATH"] = os.pathsep.join([checkouts[-1], env.get("PYTHONPATH", "")])
-    run_args = ["--feeds", str(feeds), "--output", str(out), "--once"]
-    run_args += ["--allow-private-addresses", *(a for a in extra if not a.startswith("@"))]
+    args = [*run_args, *(a for a in extra if not a.startswith("@"))]
     # The checkout is also the working directory: a forkserver puts it first on its path.
-    return run_wiredesk(
-        run_args, variants=variants, env=env, cwd=checkouts[-1] if checkouts else None
-    )
+    return run_wiredesk(args, variants=variants, env=env, cwd=checkouts[-1] if checkouts else None)
+
+
+def run_pipeline(*, feeds: Path, out: Path, extra: Sequence[str]) -> PipelineRun:
+    run_args = ["--feeds", str(feeds), "--output", str(out), "--once", "--allow-private-addresses"]
+    return run_config(run_args, extra)
 
 
 def measure_ceiling(page_dir: Path, processes: int) -> Measured:

@@ -3,6 +3,7 @@
     python bench/warc_throughput.py                  # 356 pages (178 fixture pages x 2), 3 rounds
     python bench/warc_throughput.py --quick          # 12 pages, 1 round (smoke)
     python bench/warc_throughput.py --pages 1000 --rounds 5
+    python bench/warc_throughput.py --config "before=@checkout=/tmp/before" --config "now="
 
 The pages (bench/common.py: fixture pages, then shuffled copies that are distinct stories)
 are written once into a ``.warc.gz`` of request/response pairs, as a crawler writes them.
@@ -38,8 +39,8 @@ from throughput import (  # noqa: E402
     PipelineRun,
     ceiling_row,
     measure_ceiling,
+    run_config,
     run_row,
-    run_wiredesk,
 )
 from warcio.statusandheaders import StatusAndHeaders  # noqa: E402
 from warcio.warcwriter import WARCWriter  # noqa: E402
@@ -78,9 +79,9 @@ def write_warc(path: Path, htmls: Sequence[str], *, hosts: int = 20) -> None:
             writer.write_record(response)
 
 
-def run_warc(warc: Path, out: Path, processes: int) -> PipelineRun:
+def run_warc(warc: Path, out: Path, processes: int, extra: Sequence[str] = ()) -> PipelineRun:
     run_args = ["--warc", str(warc), "--output", str(out), "--once"]
-    return run_wiredesk([*run_args, "--extract-workers", str(processes)])
+    return run_config([*run_args, "--extract-workers", str(processes)], extra)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,7 +90,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--quick", action="store_true", help="12 pages, 1 round (smoke)")
+    parser.add_argument(
+        "--config",
+        action="append",
+        metavar="NAME=ARGS",
+        help="a configuration to time side by side (repeatable), as in bench/throughput.py,"
+        " e.g. 'before=@checkout=/tmp/before'",
+    )
     args = parser.parse_args(argv)
+    configs = {c.split("=", 1)[0]: c.split("=", 1)[1].split() for c in args.config or ["now="]}
     if args.quick:
         args.pages, args.rounds = 12, 1
     pages = story_variants(load_pages(), total=args.pages)
@@ -102,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"- {k}: {v}")
     tmp = Path(tempfile.mkdtemp(prefix="wiredesk-warc-bench-"))
     ceilings: list[Measured] = []
-    runs: list[PipelineRun] = []
+    runs: dict[str, list[PipelineRun]] = {name: [] for name in configs}
     try:
         warc = tmp / "pages.warc.gz"
         write_warc(warc, htmls)
@@ -112,26 +121,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             ceiling = measure_ceiling(page_dir, args.processes)
             ceilings.append(ceiling)
             print(f"round {r + 1}: ceiling: {ceiling.wall:.1f} s", flush=True)
-            out = tmp / f"out-{r}"
-            run = run_warc(warc, out, args.processes)
-            shutil.rmtree(out, ignore_errors=True)
-            runs.append(run)
-            rows_written = run.articles + run.duplicates + run.rejects
-            print(
-                f"round {r + 1}: wiredesk run --warc: {run.wall:.1f} s, rows {rows_written}",
-                flush=True,
-            )
+            for name, extra in configs.items():
+                out = tmp / f"out-{r}"
+                run = run_warc(warc, out, args.processes, extra)
+                shutil.rmtree(out, ignore_errors=True)
+                runs[name].append(run)
+                rows_written = run.articles + run.duplicates + run.rejects
+                print(
+                    f"round {r + 1}: {name}: wiredesk run --warc: {run.wall:.1f} s,"
+                    f" CPU {run.cpu:.1f} s (runner {run.runner_cpu:.1f} s), rows {rows_written}",
+                    flush=True,
+                )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     c = median([m.wall for m in ceilings])
     label = f"wiredesk run --warc --extract-workers {args.processes}"
-    rows = [
-        ceiling_row(ceilings, pages=n, processes=args.processes),
-        run_row(label, runs, pages=n, ceiling=c),
-    ]
+    rows = [ceiling_row(ceilings, pages=n, processes=args.processes)]
+    rows += [run_row(f"{label}: {name}", rs, pages=n, ceiling=c) for name, rs in runs.items()]
     print()
     print(fmt_table(HEADERS, rows))
-    last = runs[-1]
+    last = next(iter(runs.values()))[-1]
     print(
         f"\nrows: articles {last.articles}, duplicates {last.duplicates},"
         f" rejects {last.rejects} (of {n} pages)"

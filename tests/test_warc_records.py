@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import io
+import random
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from warcio.warcwriter import WARCWriter
 
 from tests.support.warcfixtures import build_mixed_warc, fixture_html, response_record
@@ -171,3 +176,102 @@ def test_plain_warc_files_are_not_split():
     assert split_ranges("a.warc", 10**10, 100) == [(0, 10**10)]
     assert split_ranges("a.warc.gz", 100, 100) == [(0, 100)]
     assert split_ranges("a.warc.gz", 250, 100) == [(0, 100), (100, 200), (200, 250)]
+
+
+def _one_response_warc() -> bytes:
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=False)
+    writer.write_record(response_record(writer, "https://a.example/1", fixture_html(PAGE)))
+    return buffer.getvalue()
+
+
+NOT_WARC = {
+    "plain-text.warc": b"hello, this is not a WARC file\n" * 20,
+    "gzipped-text.warc.gz": gzip.compress(b"hello, this is not a WARC file\n" * 20),
+    "random.warc.gz": bytes(random.Random(7).randrange(256) for _ in range(5000)),
+    "html.warc": b"<!doctype html><html><body><p>a page saved under the wrong name</p></body></html>",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_WARC))
+def test_a_file_that_is_no_warc_is_one_reject_that_says_so(tmp_path, name):
+    # warcio reads on as best it can and made "records" of such bytes: a response without
+    # a target, then an unreadable record (and for one, a crash of the whole run).
+    path = tmp_path / name
+    path.write_bytes(NOT_WARC[name])
+    outcomes = _outcomes(path)
+    assert [(o.kind, o.reason) for o in outcomes] == [("reject", "corrupt_record")]
+    assert outcomes[0].reject.url == str(path)
+    assert outcomes[0].reject.detail.startswith("not a WARC file: it starts with b")
+
+
+def test_an_empty_file_has_no_records_and_no_reject(tmp_path):
+    for name in ("empty.warc", "empty.warc.gz"):
+        (tmp_path / name).write_bytes(b"")
+        assert _outcomes(tmp_path / name) == []
+
+
+def test_a_response_record_without_a_target_uri_is_a_reject_not_a_crash(tmp_path):
+    # warcio's parser raised AttributeError on this, and the run died with it.
+    path = tmp_path / "no-target.warc"
+    path.write_bytes(
+        b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Date: 2024-10-23T03:30:00Z\r\n"
+        b"Content-Length: 40\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n"
+    )
+    outcomes = _outcomes(path)
+    assert [(o.kind, o.reason) for o in outcomes] == [("reject", "corrupt_record")]
+    assert "AttributeError" in outcomes[0].reject.detail
+
+
+def test_a_record_with_a_wrong_length_prints_nothing(tmp_path, capfd):
+    # warcio warns on stderr with the bytes that follow such a record (binary, up to a
+    # buffer's worth); the record after it is read on, or rejected, as usual.
+    data = _one_response_warc()
+    length = re.search(rb"Content-Length: (\d+)", data)
+    assert length is not None
+    shorter = f"Content-Length: {int(length.group(1)) - 10}".encode()
+    data = data.replace(length.group(0), shorter, 1)
+    path = tmp_path / "wrong-length.warc"
+    path.write_bytes(data)
+    _outcomes(path)
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+_INSERTS = [b"\r\n", b"Content-Length: -5\r\n", b"WARC-Type: response\r\n", b"\x00" * 9]
+_INSERTS += [b"Transfer-Encoding: chunked\r\n", b"Content-Encoding: gzip\r\n", b"WARC/1.0\r\n"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    gzipped=st.booleans(),
+    edits=st.lists(
+        st.tuples(
+            st.sampled_from(["flip", "cut", "insert", "end"]),
+            st.floats(0, 1, exclude_max=True),
+            st.integers(0, 255),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_no_damage_to_a_warc_makes_reading_it_raise(gzipped, edits):
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=gzipped)
+    for n in range(2):
+        url = f"https://a.example/{n}"
+        writer.write_record(response_record(writer, url, fixture_html(PAGE)[:3000]))
+    data = bytearray(buffer.getvalue())
+    for op, where, value in edits:
+        at = int(where * len(data)) if data else 0
+        if op == "flip" and data:
+            data[at] = value
+        elif op == "cut":
+            del data[at : at + value + 1]
+        elif op == "insert":
+            data[at:at] = _INSERTS[value % len(_INSERTS)]
+        else:
+            del data[at:]
+    outcomes = list(read_warc(io.BytesIO(bytes(data)), source="damaged.warc"))
+    assert all(o.kind in {"page", "skipped", "filtered", "reject"} for o in outcomes)
+    assert all(o.reject is not None for o in outcomes if o.kind == "reject")

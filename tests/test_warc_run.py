@@ -280,3 +280,35 @@ def test_one_url_in_two_warc_files_is_one_row_the_later_capture(tmp_path, capsys
     assert sorted(rows) == sorted([(first_url, "2024-10-25"), (second_url, "2024-10-25")])
     assert con.execute("SELECT count(*) FROM duplicates").fetchone() == (0,)
     assert con.execute("SELECT count(*) FROM rejects").fetchone() == (0,)
+
+
+def test_files_that_are_no_warc_are_rejects_and_the_run_goes_on(tmp_path, capsys):
+    # A backfill folder is whatever a user's crawler or a download left there. Before,
+    # a response record without a target URI stopped the whole run (a warcio exception
+    # of a kind nobody caught), and a file that is no WARC gave rows made of its bytes.
+    from warcio.warcwriter import WARCWriter
+
+    from tests.support.warcfixtures import response_record
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    url, page = FIXTURE_PAGES[0]
+    with (folder / "CC-NEWS-1.warc.gz").open("wb") as handle:
+        writer = WARCWriter(handle, gzip=True)
+        writer.write_record(response_record(writer, url, fixture_html(page)))
+    (folder / "notes.warc").write_bytes(b"crawl notes, saved under the wrong name\n")
+    (folder / "no-target.warc").write_bytes(
+        b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Date: 2024-10-23T03:30:00Z\r\n"
+        b"Content-Length: 40\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n"
+    )
+    out = str(tmp_path / "out")
+
+    _run(capsys, "--warc", str(folder), "--output", out)
+
+    rows = _rows(out)
+    assert [u for u, _ in rows["articles"]] == [url]
+    rejects = {(os.path.basename(u), stage, reason) for u, stage, reason, _ in rows["rejects"]}
+    assert rejects == {
+        ("notes.warc", "fetch", "corrupt_record"),
+        ("no-target.warc#offset=0", "fetch", "corrupt_record"),
+    }

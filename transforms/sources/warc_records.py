@@ -30,6 +30,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -40,7 +41,6 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
 
 from wiredesk.schemas.records import FeedEntry, FetchedPage, Reject, RejectReason, Stage, utcnow
 from wiredesk.transforms.common.urlnorm import url_key
@@ -98,6 +98,28 @@ def _is_warc_member(stream: IO[bytes], at: int) -> bool:
     except zlib.error:
         return False
     return text.startswith(b"WARC/")
+
+
+def _opening(stream: IO[bytes]) -> bytes:
+    """The first bytes of the records in ``stream`` (inflated if it is gzip), blank lines
+    left out; empty when the stream cannot be read twice or holds nothing yet."""
+    try:
+        if not stream.seekable():
+            return b""
+        stream.seek(0)
+        head = stream.read(1024)
+        stream.seek(0)
+    except (OSError, AttributeError, ValueError):
+        return b""
+    if head[:3] == _GZIP_MAGIC:
+        # Not a gzip stream after all: then its own bytes are what it starts with.
+        with contextlib.suppress(zlib.error):
+            head = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(head, 64)
+    return head[:64].lstrip()[:16]
+
+
+# How a file of records begins: a WARC record, or (warcio reads these too) an ARC file.
+_RECORD_FILE_OPENINGS = (b"WARC/", b"filedesc://")
 
 
 def next_record_start(stream: IO[bytes], start: int, end: int) -> int | None:
@@ -356,6 +378,14 @@ def _response(
     return WarcOutcome(kind="page", record_type=rtype, url_key=entry.url_key, page=page)
 
 
+class _QuietArchiveIterator(ArchiveIterator):
+    """warcio's iterator without its warning on stderr about a record not followed by a
+    blank line, which prints the bytes that follow (binary, up to a buffer's worth) into
+    the user's terminal; what follows such a record is read on, or rejected, as usual."""
+
+    INC_RECORD = ""
+
+
 def read_warc(
     stream: IO[bytes],
     *,
@@ -378,12 +408,20 @@ def read_warc(
     """
     filters = filters or WarcFilters()
     seen = seen or (lambda _key: False)
+    if start == 0:
+        opening = _opening(stream)
+        if opening and not opening.startswith(_RECORD_FILE_OPENINGS):
+            # Else warcio reads on as best it can, and a file that is no WARC at all gives
+            # records made of its bytes: say once what the file is instead.
+            detail = f"not a WARC file: it starts with {opening!r}, not WARC/"
+            yield _reject(source, source, CORRUPT_RECORD, detail, None, "unknown")
+            return
     if start > 0:
         first = next_record_start(stream, start, end if end is not None else 1 << 62)
         if first is None:
             return  # no record starts in this range
         stream.seek(first)
-    iterator = ArchiveIterator(stream)
+    iterator = _QuietArchiveIterator(stream)
     try:
         for record in iterator:
             # warcio's offset is where the record being yielded starts (absolute).
@@ -394,7 +432,10 @@ def read_warc(
                 yield WarcOutcome(kind="skipped", record_type=rtype, reason=rtype)
                 continue
             yield _response(record, source=source, filters=filters, max_bytes=max_bytes, seen=seen)
-    except (ArchiveLoadFailed, EOFError, OSError, zlib.error, ValueError) as exc:
+    except Exception as exc:
+        # Not only warcio's own errors: on crafted bytes its parser raises others too
+        # (AttributeError for a response record without a WARC-Target-URI), and one
+        # hostile file must end as a reject row, not end the run.
         where = f"{source}#offset={iterator.offset}"
         reason = TRUNCATED_RECORD if isinstance(exc, EOFError) else CORRUPT_RECORD
         detail = f"unreadable WARC record at byte {iterator.offset}: {type(exc).__name__}: {exc}"

@@ -275,3 +275,38 @@ def test_no_damage_to_a_warc_makes_reading_it_raise(gzipped, edits):
     outcomes = list(read_warc(io.BytesIO(bytes(data)), source="damaged.warc"))
     assert all(o.kind in {"page", "skipped", "filtered", "reject"} for o in outcomes)
     assert all(o.reject is not None for o in outcomes if o.kind == "reject")
+
+
+def _key(o):
+    return (o.kind, o.record_type, o.reason, o.url_key, o.reject.url if o.reject else None)
+
+
+@pytest.mark.parametrize("chunk", [None, 700, 40_000])
+def test_a_warc_gzipped_whole_reads_as_the_same_records(tmp_path, chunk):
+    # `gzip file.warc` makes one gzip member, where WARC tools write one per record.
+    # warcio reads the first record and then stops with an error; before, that was the
+    # file's only row, a corrupt_record reject. Read in byte ranges, the first range reads
+    # it all and the others find no record.
+    warc = build_mixed_warc(tmp_path / "mixed.warc", gzipped=False)
+    per_record = _outcomes(warc.path)
+    whole = tmp_path / "whole.warc.gz"
+    whole.write_bytes(gzip.compress(warc.path.read_bytes()))
+    size = whole.stat().st_size
+    ranges = [(0, size)] if chunk is None else split_ranges(str(whole), size, chunk)
+    outcomes = []
+    with whole.open("rb") as stream:
+        for start, end in ranges:
+            outcomes += list(read_warc(stream, source=str(whole), start=start, end=end))
+    assert [_key(o) for o in outcomes] == [_key(o) for o in per_record]
+    assert [o.page.html for o in outcomes if o.page] == [o.page.html for o in per_record if o.page]
+
+
+def test_a_warc_gzipped_whole_and_cut_short_keeps_what_came_before(tmp_path):
+    warc = build_mixed_warc(tmp_path / "mixed.warc", gzipped=False)
+    packed = gzip.compress(warc.path.read_bytes())
+    cut = tmp_path / "cut.warc.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    outcomes = _outcomes(cut)
+    assert [o.kind for o in outcomes].count("page") >= 1
+    assert (outcomes[-1].kind, outcomes[-1].reason) == ("reject", "truncated_record")
+    assert "uncompressed byte" in outcomes[-1].reject.detail

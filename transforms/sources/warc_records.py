@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import gzip
 import json
 import re
 import zlib
@@ -421,25 +422,33 @@ def read_warc(
         if first is None:
             return  # no record starts in this range
         stream.seek(first)
+
+    def outcome(record: Any) -> WarcOutcome:
+        rtype = str(record.rec_type or "unknown")
+        if rtype != "response":
+            return WarcOutcome(kind="skipped", record_type=rtype, reason=rtype)
+        return _response(record, source=source, filters=filters, max_bytes=max_bytes, seen=seen)
+
     iterator = _QuietArchiveIterator(stream)
+    read = 0  # records yielded so far
     try:
         for record in iterator:
             # warcio's offset is where the record being yielded starts (absolute).
             if end is not None and iterator.offset >= end:
                 return  # the next range's first record
-            rtype = str(record.rec_type or "unknown")
-            if rtype != "response":
-                yield WarcOutcome(kind="skipped", record_type=rtype, reason=rtype)
-                continue
-            yield _response(record, source=source, filters=filters, max_bytes=max_bytes, seen=seen)
+            read += 1
+            yield outcome(record)
     except Exception as exc:
+        if start == 0 and _WHOLE_FILE_GZIP in str(exc):
+            # One gzip member around the whole WARC (`gzip file.warc`): warcio reads the
+            # first record, then stops. Read it again through gzip, on from that record;
+            # no later byte range of this file finds a record, so this one reads all.
+            yield from _read_inflated(stream, outcome, source=source, skip=read)
+            return
         # Not only warcio's own errors: on crafted bytes its parser raises others too
         # (AttributeError for a response record without a WARC-Target-URI), and one
         # hostile file must end as a reject row, not end the run.
-        where = f"{source}#offset={iterator.offset}"
-        reason = TRUNCATED_RECORD if isinstance(exc, EOFError) else CORRUPT_RECORD
-        detail = f"unreadable WARC record at byte {iterator.offset}: {type(exc).__name__}: {exc}"
-        yield _reject(source, where, reason, detail.strip(), None, "unknown")
+        yield _unreadable(source, iterator.offset, exc)
         return
     # warcio ends a .warc.gz quietly when its last gzip member is cut short: bytes that
     # were never parsed into a record mean a truncated record there.
@@ -449,6 +458,35 @@ def read_warc(
         where = _partial_target(stream, at) or f"{source}#offset={at}"
         detail = f"the file ends inside a record: bytes {at}..{size} are not a complete record"
         yield _reject(source, where, TRUNCATED_RECORD, detail, None, "unknown")
+
+
+# What warcio says of a .warc.gz that is one gzip member, not one per record.
+_WHOLE_FILE_GZIP = "non-chunked gzip file detected"
+
+
+def _unreadable(source: str, offset: int, exc: BaseException, *, unit: str = "byte") -> WarcOutcome:
+    where = f"{source}#offset={offset}"
+    reason = TRUNCATED_RECORD if isinstance(exc, EOFError) else CORRUPT_RECORD
+    detail = f"unreadable WARC record at {unit} {offset}: {type(exc).__name__}: {exc}"
+    return _reject(source, where, reason, detail.strip(), None, "unknown")
+
+
+def _read_inflated(
+    stream: IO[bytes], outcome: Callable[[Any], WarcOutcome], *, source: str, skip: int
+) -> Iterator[WarcOutcome]:
+    """The records of a WARC gzipped as one member, after the first ``skip``.
+
+    Offsets in rejects are then of the uncompressed WARC. A file cut short ends with a
+    ``truncated_record`` reject (gzip's EOFError)."""
+    stream.seek(0)
+    inflated = gzip.GzipFile(fileobj=stream, mode="rb")
+    iterator = _QuietArchiveIterator(inflated)
+    try:
+        for n, record in enumerate(iterator):
+            if n >= skip:
+                yield outcome(record)
+    except Exception as exc:
+        yield _unreadable(source, iterator.offset, exc, unit="uncompressed byte")
 
 
 def _partial_target(stream: IO[bytes], start: int) -> str | None:

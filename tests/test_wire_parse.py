@@ -743,3 +743,57 @@ def test_canonical_agency(value: str, expected: str | None) -> None:
 )
 def test_dateline_place(value: str, expected: str | None) -> None:
     assert dateline_place(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("stamp", "published"),
+    [
+        ("0001-01-01T00:00:00Z", None),  # before any online news
+        ("9999-12-31T00:00:00Z", None),  # a placeholder, not a time
+        ("2031-01-01T00:00:00Z", None),  # years after the run
+        ("2024-13-45T99:99:99Z", None),  # no such day
+        ("Wed, 03 Jan 2024 09:15:00 GMT", "2024-01-03T09:15:00+00:00"),  # RFC 822
+        ("20240103T091500+0100", "2024-01-03T08:15:00+00:00"),  # ISO 8601 basic form
+        (1704273300, "2024-01-03T09:15:00+00:00"),  # epoch seconds
+    ],
+)
+def test_a_wire_time_is_read_as_feed_dates_are_and_an_implausible_one_is_none(
+    stamp: Any, published: str | None
+) -> None:
+    # Before, only ISO 8601 was read, and any year was taken: an item stamped year 1 was
+    # filed under date=0001-01-01 and, as the earliest copy, became its story's canonical.
+    item = ninjs_item("1", firstcreated=stamp, versioncreated=stamp)
+    (entry,) = parse(json.dumps(item).encode()).entries
+    assert entry.published_at == (utc(published) if published else None)
+    assert entry.wire is not None and entry.wire["first_created"] == published
+
+
+def test_an_embargo_may_lie_ahead_but_not_for_years() -> None:
+    now = dt.datetime.now(dt.UTC)
+    soon = (now + dt.timedelta(days=30)).replace(microsecond=0)
+    for embargo, kept in ((soon, True), (now + dt.timedelta(days=3650), False)):
+        body = NEWSML_WITH_EMBARGO.replace("EMBARGO", embargo.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        (entry,) = parse(body.encode()).entries
+        assert entry.wire is not None
+        assert entry.wire["embargoed"] == (soon.isoformat() if kept else None)
+
+
+NEWSML_WITH_EMBARGO = """<?xml version="1.0" encoding="UTF-8"?>
+<newsItem xmlns="http://iptc.org/std/nar/2006-10-01/" guid="urn:newsml:example.com:20240103:e1"
+  version="1" standard="NewsML-G2" standardversion="2.29">
+  <itemMeta>
+    <itemClass qcode="ninat:text"/>
+    <versionCreated>2024-01-03T09:15:00Z</versionCreated>
+    <embargoed>EMBARGO</embargoed>
+    <pubStatus qcode="stat:usable"/>
+  </itemMeta>
+  <contentMeta><headline>Embargoed results</headline></contentMeta>
+  <contentSet>
+    <inlineXML contenttype="application/xhtml+xml">
+      <html xmlns="http://www.w3.org/1999/xhtml"><body>
+        <p>The company will publish its quarterly results at the stated time.</p>
+      </body></html>
+    </inlineXML>
+  </contentSet>
+</newsItem>
+"""

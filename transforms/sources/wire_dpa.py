@@ -27,6 +27,7 @@ from lxml import etree
 
 from wiredesk.schemas.records import RejectReason
 from wiredesk.transforms.sources.wire_parse import (
+    EMBARGO_BOUNDS,
     ItemError,
     Outcome,
     Skip,
@@ -154,7 +155,7 @@ def _parse(entry: Any, index: int) -> Outcome:
         pubstatus=pubstatus,
         item_type=entry.get("type") if isinstance(entry.get("type"), str) else None,
         signals=signals,
-        embargoed=parse_datetime(entry.get("embargoed")),
+        embargoed=parse_datetime(entry.get("embargoed"), bounds=EMBARGO_BOUNDS),
     )
 
 

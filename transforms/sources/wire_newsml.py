@@ -34,6 +34,7 @@ from typing import Any
 from wiredesk.schemas.records import RejectReason
 from wiredesk.transforms.common.safexml import local_name
 from wiredesk.transforms.sources.wire_parse import (
+    EMBARGO_BOUNDS,
     ItemError,
     Outcome,
     Skip,
@@ -270,7 +271,7 @@ def parse_g2_item(el: Any, *, packages: dict[str, list[str]] | None = None) -> O
         pubstatus=pubstatus,
         item_type=qcode,
         signals=[s.get("qcode") for s in _children(item_meta, "signal") if s.get("qcode")],
-        embargoed=parse_datetime(_text(_child(item_meta, "embargoed"))),
+        embargoed=parse_datetime(_text(_child(item_meta, "embargoed")), bounds=EMBARGO_BOUNDS),
         packages=list((packages or {}).get(guid, [])),
     )
 

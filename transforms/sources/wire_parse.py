@@ -49,6 +49,8 @@ import lxml.html
 from lxml import etree
 
 from wiredesk.schemas.records import FeedEntry, FeedSource, Reject, RejectReason, Stage
+from wiredesk.transforms.common.dates import DateBounds
+from wiredesk.transforms.common.dates import parse_datetime as parse_feed_datetime
 from wiredesk.transforms.common.langcodes import normalize_language as language_code
 from wiredesk.transforms.common.safexml import SafeXMLError, local_name, parse_xml_bytes
 
@@ -70,6 +72,7 @@ __all__ = [
     "dateline_place",
     "language_code",  # langcodes.normalize_language, for wire_newsml/wire_ninjs/wire_dpa
     "nitf_to_html",
+    "EMBARGO_BOUNDS",
     "parse_datetime",
     "parse_wire",
     "parse_xml_text",
@@ -305,18 +308,21 @@ def authors_from_byline(byline: str | None) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- small values
 
 
-def parse_datetime(value: Any) -> dt.datetime | None:
-    """ISO 8601 (extended or basic form) to an aware UTC datetime; naive means UTC."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+# An embargo lifts in the future, by design: up to a year ahead is a plausible one.
+EMBARGO_BOUNDS = DateBounds(max_ahead=dt.timedelta(days=366))
+
+
+def parse_datetime(value: Any, *, bounds: DateBounds | None = None) -> dt.datetime | None:
+    """A wire timestamp as an aware UTC datetime (naive means UTC), or None.
+
+    The parser of feed dates (:func:`wiredesk.transforms.common.dates.parse_datetime`):
+    ISO 8601 in its extended and basic forms, RFC 822, epoch seconds, with its bounds.
+    An item stamped year 1 or 9999 then has no such time, rather than a publication time
+    that files it under that year and makes it the earliest copy of its story.
+    """
+    if bounds is None:
+        return parse_feed_datetime(value)
+    return parse_feed_datetime(value, bounds=bounds)
 
 
 def iso(value: dt.datetime | None) -> str | None:

@@ -310,3 +310,45 @@ def test_a_warc_gzipped_whole_and_cut_short_keeps_what_came_before(tmp_path):
     assert [o.kind for o in outcomes].count("page") >= 1
     assert (outcomes[-1].kind, outcomes[-1].reason) == ("reject", "truncated_record")
     assert "uncompressed byte" in outcomes[-1].reject.detail
+
+
+def test_lines_are_read_whole_across_buffers_and_cut_at_the_cap():
+    from wiredesk.transforms.sources.warc_records import _MAX_LINE, _LinearLineReader
+
+    long_line = b"x" * 50_000 + b"\r\n"  # spans several of warcio's 16 KiB buffers
+    reader = _LinearLineReader(io.BytesIO(b"short\r\n" + long_line + b"end"))
+    assert [reader.readline(), reader.readline(), reader.readline(), reader.readline()] == [
+        b"short\r\n",
+        long_line,
+        b"end",
+        b"",
+    ]
+    reader = _LinearLineReader(io.BytesIO(b"y" * (2 * _MAX_LINE + 5)))
+    assert [len(reader.readline()) for _ in range(4)] == [_MAX_LINE, _MAX_LINE, 5, 0]
+    reader = _LinearLineReader(io.BytesIO(b"abcdef\n"))
+    assert reader.readline(4) == b"abcd" and reader.readline() == b"ef\n"
+
+
+@pytest.mark.parametrize("where", ["warc", "http"])
+def test_a_header_line_of_megabytes_is_read_through(tmp_path, where):
+    # warcio appended every 16 KiB of a line to a bytes object: a 200 MB header line took
+    # 5.5 minutes and 860 MiB. Lines are now read in linear time and at most 1 MiB at a
+    # time; the pieces of such a line have no colon, so they are no header, and the
+    # record around them reads as it would without it.
+    junk = b"X-Junk: " + b"a" * (24 * 1024 * 1024)
+    page = b"<html><body><p>text</p></body></html>"
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+    if where == "http":
+        http += junk + b"\r\n"
+    block = http + b"\r\n" + page
+    head = b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: https://a.example/1\r\n"
+    head += b"WARC-Date: 2024-10-23T03:30:00Z\r\n"
+    if where == "warc":
+        head += junk + b"\r\n"
+    head += b"Content-Type: application/http; msgtype=response\r\n"
+    data = head + b"Content-Length: %d\r\n\r\n" % len(block) + block + b"\r\n\r\n"
+    path = tmp_path / f"long-{where}.warc"
+    path.write_bytes(data)
+    outcomes = _outcomes(path)
+    assert [o.kind for o in outcomes] == ["page"]
+    assert outcomes[0].page.html == page.decode()

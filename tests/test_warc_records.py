@@ -113,6 +113,25 @@ def test_warc_dates_of_both_versions_are_utc():
     assert parse_warc_date("yesterday") is None
 
 
+@pytest.mark.parametrize(
+    "date", ["9999-12-31T00:00:00Z", "0001-01-01T00:00:00Z", "1970-01-01T00:00:00Z"]
+)
+def test_a_capture_time_no_crawl_can_have_is_a_reject(tmp_path, date):
+    # The capture time stands in for the publication time of a page that states none:
+    # year 9999 became a date partition.
+    assert parse_warc_date(date) is None
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=False)
+    writer.write_record(
+        response_record(writer, "https://a.example/1", fixture_html(PAGE), date=date)
+    )
+    path = tmp_path / "dated.warc"
+    path.write_bytes(buffer.getvalue())
+    (outcome,) = _outcomes(path)
+    assert (outcome.kind, outcome.reason) == ("reject", "corrupt_record")
+    assert outcome.reject.detail == "response without a usable WARC-Date"
+
+
 def test_a_captured_entry_round_trips_through_its_header():
     entry = FeedEntry(
         url="https://a.example/story?id=1",

@@ -46,6 +46,7 @@ from warcio.bufferedreaders import DecompressingBufferedReader
 from warcio.utils import BUFF_SIZE
 
 from wiredesk.schemas.records import FeedEntry, FetchedPage, Reject, RejectReason, Stage, utcnow
+from wiredesk.transforms.common.dates import parse_datetime as plausible_datetime
 from wiredesk.transforms.common.urlnorm import url_key
 from wiredesk.transforms.fetch.decode import Decoded, decode_html, mime_type, sniff_binary
 
@@ -189,7 +190,13 @@ def host_matches(url: str, suffixes: Sequence[str]) -> bool:
 
 
 def parse_warc_date(value: str | None) -> dt.datetime | None:
-    """``2024-10-23T03:30:00Z`` (WARC/1.0) or with fractions (WARC/1.1) -> aware UTC."""
+    """``2024-10-23T03:30:00Z`` (WARC/1.0) or with fractions (WARC/1.1) -> aware UTC.
+
+    None for a time no crawl can have: before 1990 or more than two days from now (the
+    bounds of every publication time, :mod:`wiredesk.transforms.common.dates`). The
+    capture time stands in for a page's publication time when the page states none, so
+    year 9999 would otherwise be a partition.
+    """
     if not value:
         return None
     text = value.strip()
@@ -199,9 +206,7 @@ def parse_warc_date(value: str | None) -> dt.datetime | None:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    return plausible_datetime(parsed)
 
 
 def entry_to_header(entry: FeedEntry) -> str:

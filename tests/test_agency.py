@@ -116,3 +116,19 @@ def test_is_agency_credit(value: str) -> None:
 @pytest.mark.parametrize("value", ["Jane Smith", "Steve Peoples", "Kim Jong Un"])
 def test_people_are_not_agencies(value: str) -> None:
     assert not is_agency_credit(value)
+
+
+def test_wire_metadata_names_agencies_from_the_one_registry() -> None:
+    # The wire reader kept a table of its own, which named 4 agencies the registry did
+    # not and missed 39 that it did. It now reads the registry: every spelling of an
+    # agency there names it in wire metadata too, in any letter case.
+    from wiredesk.transforms.sources.wire_parse import canonical_agency as wire_agency
+
+    for agency in AGENCIES:
+        for spelling in (agency.name, *agency.tags, *agency.aliases, *agency.domains):
+            assert wire_agency(spelling) == agency.name, spelling
+            assert wire_agency(spelling.upper()) == agency.name, spelling
+    assert wire_agency("nprov:BUSINESSWIRE") == "Business Wire"
+    assert wire_agency("urn:newsml:tr.com:20240101:abc") == "Reuters"
+    assert wire_agency("Photo: J. Doe/Sipa USA") == "SIPA"
+    assert wire_agency("https://www.ansa.it/english/news/x.html") == "ANSA"

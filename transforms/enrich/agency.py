@@ -64,7 +64,7 @@ AGENCIES: tuple[Agency, ...] = (
         "GB",
         ("Reuters", "REUTERS", "RTRS"),
         ("reuters", "thomson reuters", "reuters staff", "reuters news agency", "ロイター"),
-        ("reuters.com",),
+        ("reuters.com", "thomsonreuters.com", "tr.com"),
     ),
     Agency(
         "AP",
@@ -84,8 +84,13 @@ AGENCIES: tuple[Agency, ...] = (
         "dpa",
         "DE",
         ("dpa", "DPA", "dpa-AFX", "dpa-infocom"),
-        ("deutsche presse-agentur", "deutsche presse agentur", "dpa international"),
-        ("dpa.com", "dpa-international.com"),
+        (
+            "deutsche presse-agentur",
+            "deutsche presse agentur",
+            "dpa international",
+            "dpa-international",
+        ),
+        ("dpa.com", "dpa.de", "dpa-international.com"),
     ),
     Agency(
         "Kyodo", "JP", ("Kyodo", "KYODO", "共同"), ("kyodo news", "共同通信"), ("kyodonews.net",)
@@ -107,7 +112,13 @@ AGENCIES: tuple[Agency, ...] = (
     ),
     Agency("ANSA", "IT", ("ANSA",), ("agenzia ansa",), ("ansa.it",)),
     Agency("EFE", "ES", ("EFE",), ("agencia efe",), ("efe.com",)),
-    Agency("Europa Press", "ES", ("Europa Press", "EUROPA PRESS"), (), ("europapress.es",)),
+    Agency(
+        "Europa Press",
+        "ES",
+        ("Europa Press", "EUROPA PRESS"),
+        ("europapress",),
+        ("europapress.es",),
+    ),
     Agency("Bloomberg", "US", ("Bloomberg",), ("bloomberg news",), ("bloomberg.com",)),
     Agency(
         "PA Media",
@@ -135,17 +146,17 @@ AGENCIES: tuple[Agency, ...] = (
     Agency("Interfax", "RU", ("Interfax",), ("интерфакс",), ("interfax.ru",)),
     Agency("Ukrinform", "UA", ("Ukrinform",), (), ("ukrinform.net", "ukrinform.ua")),
     Agency("APA", "AT", ("APA",), ("austria presse agentur",), ("apa.at",)),
-    Agency("Keystone-SDA", "CH", ("SDA", "sda", "Keystone-SDA", "ATS"), (), ()),
+    Agency("Keystone-SDA", "CH", ("SDA", "sda", "Keystone-SDA", "ATS"), ("keystone-ats",), ()),
     Agency("KNA", "DE", ("KNA",), ("katholische nachrichten-agentur",), ()),
     Agency("epd", "DE", ("epd",), ("evangelischer pressedienst",), ()),
     Agency("SID", "DE", ("SID", "sid"), ("sport-informations-dienst",), ()),
-    Agency("ANP", "NL", ("ANP",), ("algemeen nederlands persbureau",), ()),
+    Agency("ANP", "NL", ("ANP",), ("algemeen nederlands persbureau",), ("anp.nl",)),
     Agency("Belga", "BE", ("Belga", "BELGA"), (), ("belga.be",)),
     Agency("Lusa", "PT", ("Lusa", "LUSA"), ("agência lusa",), ("lusa.pt",)),
-    Agency("TT", "SE", ("TT",), ("tt nyhetsbyrån",), ()),
-    Agency("NTB", "NO", ("NTB",), ("norsk telegrambyrå",), ()),
-    Agency("Ritzau", "DK", ("Ritzau", "RITZAU"), (), ()),
-    Agency("STT", "FI", ("STT",), ("suomen tietotoimisto",), ()),
+    Agency("TT", "SE", ("TT",), ("tt nyhetsbyrån",), ("tt.se",)),
+    Agency("NTB", "NO", ("NTB",), ("norsk telegrambyrå",), ("ntb.no",)),
+    Agency("Ritzau", "DK", ("Ritzau", "RITZAU"), (), ("ritzau.dk",)),
+    Agency("STT", "FI", ("STT",), ("suomen tietotoimisto",), ("stt.fi",)),
     Agency("PAP", "PL", ("PAP",), ("polish press agency", "polska agencja prasowa"), ("pap.pl",)),
     Agency("ČTK", "CZ", ("ČTK", "CTK"), ("czech news agency",), ()),
     Agency("MTI", "HU", ("MTI",), ("hungarian news agency",), ()),
@@ -177,6 +188,13 @@ AGENCIES: tuple[Agency, ...] = (
     Agency("Notimex", "MX", ("Notimex",), (), ()),
     Agency("Prensa Latina", "CU", ("Prensa Latina",), (), ()),
     Agency("Dow Jones", "US", (), ("dow jones newswires", "dow jones"), ()),
+    Agency("SIPA", "FR", (), ("sipa", "sipa usa", "sipa press"), ()),
+    # Press-release wires: what they carry is a company's text, but it is syndicated as
+    # wire copy is, and their feeds name them as the provider. No dateline tags: their
+    # "--(BUSINESS WIRE)--" is left to the credit and byline aliases.
+    Agency("Business Wire", "US", (), ("business wire", "businesswire"), ("businesswire.com",)),
+    Agency("PR Newswire", "US", (), ("pr newswire", "prnewswire"), ("prnewswire.com",)),
+    Agency("GlobeNewswire", "US", (), ("globenewswire", "globe newswire"), ("globenewswire.com",)),
 )
 
 # Credit lines that only a given agency's desks write.

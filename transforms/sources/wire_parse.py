@@ -53,6 +53,7 @@ from wiredesk.transforms.common.dates import DateBounds
 from wiredesk.transforms.common.dates import parse_datetime as parse_feed_datetime
 from wiredesk.transforms.common.langcodes import normalize_language as language_code
 from wiredesk.transforms.common.safexml import SafeXMLError, local_name, parse_xml_bytes
+from wiredesk.transforms.enrich.agency import AGENCIES
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -201,44 +202,20 @@ def canonical_item_id(item_id: str) -> str:
 
 # --------------------------------------------------------------------------- agencies
 
-_AGENCY_ALIASES: dict[str, tuple[str, ...]] = {
-    "AP": ("ap", "associated press", "the associated press", "ap.org", "apnews.com"),
-    "Reuters": ("reuters", "thomson reuters", "thomsonreuters.com", "reuters.com", "tr.com"),
-    "AFP": ("afp", "agence france-presse", "agence france presse", "afp.com"),
-    "dpa": ("dpa", "deutsche presse-agentur", "dpa.com", "dpa.de", "dpa-international"),
-    "NTB": ("ntb", "norsk telegrambyrå", "ntb.no"),
-    "TT": ("tt", "tt nyhetsbyrån", "tt.se"),
-    "Business Wire": ("business wire", "businesswire", "businesswire.com"),
-    "PR Newswire": ("pr newswire", "prnewswire", "prnewswire.com"),
-    "GlobeNewswire": ("globenewswire", "globe newswire", "globenewswire.com"),
-    "Kyodo": ("kyodo", "kyodo news", "kyodonews.net"),
-    "Xinhua": ("xinhua", "xinhua news agency", "xinhuanet.com"),
-    "Yonhap": ("yonhap", "yonhap news agency", "yna.co.kr"),
-    "ANSA": ("ansa", "ansa.it"),
-    "EFE": ("efe", "agencia efe", "efe.com"),
-    "Europa Press": ("europa press", "europapress", "europapress.es"),
-    "PA Media": ("pa media", "press association", "pa"),
-    "AAP": ("aap", "australian associated press", "aap.com.au"),
-    "PTI": ("pti", "press trust of india"),
-    "ANP": ("anp", "anp.nl"),
-    "Belga": ("belga", "belga.be"),
-    "APA": ("apa", "austria presse agentur", "apa.at"),
-    "Keystone-SDA": ("keystone-sda", "sda", "keystone-ats", "ats"),
-    "Ritzau": ("ritzau", "ritzau.dk"),
-    "STT": ("stt", "stt.fi"),
-    "PAP": ("pap", "polska agencja prasowa", "pap.pl"),
-    "Anadolu": ("anadolu", "anadolu agency", "aa.com.tr"),
-    "Bloomberg": ("bloomberg", "bloomberg news", "bloomberg.com"),
-    "UPI": ("upi", "united press international", "upi.com"),
-    "Jiji": ("jiji", "jiji press"),
-    "TASS": ("tass", "tass.com"),
-    "Interfax": ("interfax", "interfax.ru"),
-    "Lusa": ("lusa", "lusa.pt"),
-    "SIPA": ("sipa", "sipa usa", "sipa press"),
-}
-_AGENCY_BY_ALIAS: dict[str, str] = {
-    alias: canon for canon, aliases in _AGENCY_ALIASES.items() for alias in aliases
-}
+
+def _agency_names() -> dict[str, str]:
+    """Every lower-case name, tag and domain of the agency registry -> canonical name."""
+    names: dict[str, str] = {}
+    for agency in AGENCIES:
+        spellings = (agency.name, *agency.tags, *agency.aliases, *agency.domains)
+        for spelling in spellings:
+            names.setdefault(spelling.lower(), agency.name)
+    return names
+
+
+# The one registry (transforms/enrich/agency.py), read as wire metadata names agencies:
+# whole field values, QCodes and credit-line parts, in any letter case.
+_AGENCY_BY_ALIAS: dict[str, str] = _agency_names()
 _HOST_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?([^/:?#\s]+\.[a-z]{2,})(?::\d+)?(?:[/?#].*)?$")
 
 

@@ -60,6 +60,9 @@ class RejectReason(enum.StrEnum):
     ENRICH_ERROR = "enrich_error"
     WRITE_ERROR = "write_error"
     SCHEMA_ERROR = "schema_error"
+    # A --warc record cut short, or bytes of a WARC file that are no record.
+    TRUNCATED_RECORD = "truncated_record"
+    CORRUPT_RECORD = "corrupt_record"
 
     @staticmethod
     def http(status: int) -> str:

@@ -303,8 +303,10 @@ def test_files_that_are_no_warc_are_rejects_and_the_run_goes_on(tmp_path, capsys
     )
     out = str(tmp_path / "out")
 
-    _run(capsys, "--warc", str(folder), "--output", out)
+    summary = _run(capsys, "--warc", str(folder), "--output", out)
 
+    # The summary names them too (WARC's reasons were missing from its reason list).
+    assert "rejects by stage/reason: fetch_corrupt_record 2" in summary
     rows = _rows(out)
     assert [u for u, _ in rows["articles"]] == [url]
     rejects = {(os.path.basename(u), stage, reason) for u, stage, reason, _ in rows["rejects"]}

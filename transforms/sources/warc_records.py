@@ -70,8 +70,8 @@ __all__ = [
 ENTRY_HEADER = "WARC-Wiredesk-Entry"
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # Reject reasons of this source (README, "Rejects").
-TRUNCATED_RECORD = "truncated_record"
-CORRUPT_RECORD = "corrupt_record"
+TRUNCATED_RECORD = RejectReason.TRUNCATED_RECORD.value
+CORRUPT_RECORD = RejectReason.CORRUPT_RECORD.value
 _READ_CHUNK = 1 << 16
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 _TARGET_RE = re.compile(rb"^WARC-Target-URI:[ \t]*(\S+)", re.IGNORECASE | re.MULTILINE)

@@ -388,14 +388,15 @@ def _response(
 
 # The longest header line read as one (WARC and HTTP headers are lines of at most a few
 # KB; a URL or a cookie of hundreds of KB is already extreme). A longer one is read in
-# pieces of this size, each its own line, and the record fails to parse as it should.
+# pieces of this size, each its own line; a piece without a colon is no header and is
+# dropped, so the record around it reads as it would without that line.
 _MAX_LINE = 1 << 20
 
 
 class _LinearLineReader(DecompressingBufferedReader):
     """warcio's reader, with a ``readline`` linear in the line's length and at most
     :data:`_MAX_LINE` long. warcio's own appends each buffer to a bytes object, which is
-    quadratic: one 200 MB header line without a newline took 5.5 minutes and 860 MiB."""
+    quadratic: a 64 MB header line without a newline took 24.5 s (this one: 0.03 s)."""
 
     def readline(self, length: int | None = None) -> bytes:
         if length == 0:

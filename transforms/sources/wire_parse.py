@@ -49,8 +49,11 @@ import lxml.html
 from lxml import etree
 
 from wiredesk.schemas.records import FeedEntry, FeedSource, Reject, RejectReason, Stage
-from wiredesk.transforms.common.dates import DateBounds
-from wiredesk.transforms.common.dates import parse_datetime as parse_feed_datetime
+
+# Wire times are read as feed dates are (ISO 8601 in every form, RFC 822, epoch seconds),
+# within the same bounds: an item stamped year 1 or 9999 has no such time, rather than one
+# that files it under that year and makes it the earliest copy of its story.
+from wiredesk.transforms.common.dates import DateBounds, parse_datetime
 from wiredesk.transforms.common.langcodes import normalize_language as language_code
 from wiredesk.transforms.common.safexml import SafeXMLError, local_name, parse_xml_bytes
 from wiredesk.transforms.enrich.agency import AGENCIES
@@ -287,19 +290,6 @@ def authors_from_byline(byline: str | None) -> tuple[str, ...]:
 
 # An embargo lifts in the future, by design: up to a year ahead is a plausible one.
 EMBARGO_BOUNDS = DateBounds(max_ahead=dt.timedelta(days=366))
-
-
-def parse_datetime(value: Any, *, bounds: DateBounds | None = None) -> dt.datetime | None:
-    """A wire timestamp as an aware UTC datetime (naive means UTC), or None.
-
-    The parser of feed dates (:func:`wiredesk.transforms.common.dates.parse_datetime`):
-    ISO 8601 in its extended and basic forms, RFC 822, epoch seconds, with its bounds.
-    An item stamped year 1 or 9999 then has no such time, rather than a publication time
-    that files it under that year and makes it the earliest copy of its story.
-    """
-    if bounds is None:
-        return parse_feed_datetime(value)
-    return parse_feed_datetime(value, bounds=bounds)
 
 
 def iso(value: dt.datetime | None) -> str | None:

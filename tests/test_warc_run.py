@@ -301,16 +301,22 @@ def test_files_that_are_no_warc_are_rejects_and_the_run_goes_on(tmp_path, capsys
         b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Date: 2024-10-23T03:30:00Z\r\n"
         b"Content-Length: 40\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n"
     )
+    with (folder / "year-9999.warc").open("wb") as handle:
+        writer = WARCWriter(handle, gzip=False)
+        second_url, second_page = FIXTURE_PAGES[1]
+        page = fixture_html(second_page)
+        writer.write_record(response_record(writer, second_url, page, date="9999-12-31T00:00:00Z"))
     out = str(tmp_path / "out")
 
     summary = _run(capsys, "--warc", str(folder), "--output", out)
 
     # The summary names them too (WARC's reasons were missing from its reason list).
-    assert "rejects by stage/reason: fetch_corrupt_record 2" in summary
+    assert "rejects by stage/reason: fetch_corrupt_record 3" in summary
     rows = _rows(out)
     assert [u for u, _ in rows["articles"]] == [url]
     rejects = {(os.path.basename(u), stage, reason) for u, stage, reason, _ in rows["rejects"]}
     assert rejects == {
         ("notes.warc", "fetch", "corrupt_record"),
         ("no-target.warc#offset=0", "fetch", "corrupt_record"),
+        (os.path.basename(second_url), "fetch", "corrupt_record"),  # no usable WARC-Date
     }

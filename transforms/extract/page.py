@@ -4,10 +4,10 @@ The page is parsed once with trafilatura's own loader; that tree is read for JSO
 (paywall flag), for the publication and update dates its markup states and where
 (``page_dates``), handed to ``trafilatura.bare_extraction`` for the text, checked for a
 consent dialog posing as the text (``consent``: a ``consent_wall`` error), and read for
-metadata by trafilatura's own readers (title, author, URL, site name; htmldate's date
-only when the markup states none), minus the categories, tags and licence wiredesk does
-not store. Authors are the JSON-LD article's people, else trafilatura's, without the
-outlet (``page_authors``). On 430 benchmark pages that gave the same output as
+metadata by trafilatura's own readers (``page_meta``: title, author, URL, site name;
+htmldate's date only when the markup states none), minus the categories, tags and
+licence wiredesk does not store. Authors are the JSON-LD article's people, else
+trafilatura's, without the outlet (``page_authors``). On 430 benchmark pages that gave the same output as
 ``bare_extraction(with_metadata=True)`` at 0.9x its cost; the date search then became a
 fallback (see ``extensive_date_search``).
 
@@ -56,13 +56,14 @@ from wiredesk.schemas.records import RejectReason
 from wiredesk.transforms.common.langcodes import normalize_language
 from wiredesk.transforms.extract.consent import DEFAULT as CONSENT_DEFAULT
 from wiredesk.transforms.extract.consent import button_labels, consent_wall, page_blocks
-from wiredesk.transforms.extract.page_authors import page_authors
+from wiredesk.transforms.extract.page_authors import page_authors, stated_people
 from wiredesk.transforms.extract.page_dates import (
     DatedBy,
     article_objects,
     page_dates,
     url_has_date,
 )
+from wiredesk.transforms.extract.page_meta import page_metadata
 
 __all__ = [
     "DEFAULT",
@@ -223,12 +224,13 @@ def _extract(*, html: str, url: str | None, config: ExtractConfig) -> ExtractedP
     if wall := _consent_wall(text, tree, doc.title):
         return ExtractError(RejectReason.CONSENT_WALL.value, wall)
 
-    meta = _page_metadata(
+    meta = page_metadata(
         tree,
         url=url,
         date_params=date_params,
         extensive=config.extensive_date_search,
         find_dates=published is None,
+        need_author=not stated_people(ld_articles),
     )
     if published is None:
         published = _searched_date(meta.date, page_url=meta.url or url, config=config)
@@ -280,63 +282,6 @@ def _wall_or(tree: HtmlElement, error: ExtractError) -> ExtractError:
     if wall := consent_wall(page_blocks(tree), title=title, buttons=button_labels(tree)):
         return ExtractError(RejectReason.CONSENT_WALL.value, wall)
     return error
-
-
-def _page_metadata(
-    tree: HtmlElement,
-    *,
-    url: str | None,
-    date_params: dict[str, Any],
-    extensive: bool,
-    find_dates: bool = True,
-) -> Any:
-    """Title, author, URL, date, site name and description, as trafilatura reads them.
-
-    This is ``trafilatura.metadata.extract_metadata`` step for step, minus what wiredesk
-    does not store (categories, tags, licence: their link scans cost 2.8 ms a page, a
-    tenth of extraction, on 430 benchmark pages). Read apart from the text pass, a
-    metadata extractor that raises (htmldate on a hostile date such as "+99:99") costs
-    the metadata, never the text.
-    """
-    from htmldate import find_date
-    from trafilatura.metadata import (
-        META_URL,
-        examine_meta,
-        extract_author,
-        extract_meta_json,
-        extract_sitename,
-        extract_title,
-        extract_url,
-    )
-    from trafilatura.settings import Document
-
-    try:
-        meta = examine_meta(tree)
-        if meta.author and " " not in meta.author:  # a handle, not a name (as upstream)
-            meta.author = None
-        try:
-            meta = extract_meta_json(tree, meta)
-        except Exception:  # upstream tolerates its JSON-LD reader's bugs too
-            LOGGER.debug("JSON-LD metadata failed for %s", url, exc_info=True)
-        meta.title = meta.title or extract_title(tree)
-        meta.author = meta.author or extract_author(tree)
-        meta.url = meta.url or extract_url(tree, url)
-        # htmldate's search is the fallback for pages whose markup states no date.
-        meta.date = find_date(tree, url=meta.url, **date_params) if find_dates else None
-        if meta.date is None and extensive and find_dates:
-            meta.date = find_date(tree, url=meta.url, **{**date_params, "extensive_search": True})
-        meta.sitename = meta.sitename or extract_sitename(tree)
-        if meta.sitename:
-            meta.sitename = meta.sitename.lstrip("@")
-            if meta.sitename and "." not in meta.sitename and not meta.sitename[0].isupper():
-                meta.sitename = meta.sitename.title()
-        elif meta.url and (match := META_URL.match(meta.url)):
-            meta.sitename = match[1]
-        meta.clean_and_trim()
-        return meta
-    except Exception:
-        LOGGER.debug("metadata extraction failed for %s", url, exc_info=True)
-        return Document()
 
 
 def _looks_sure(doc: Any, config: ExtractConfig) -> bool:

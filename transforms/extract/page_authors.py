@@ -12,6 +12,8 @@ Person, or plain names), else trafilatura's list, then drops:
 * a single word when a full name is also given (a handle beside the byline);
 * URL slugs (``chuck-ross``) and repeats that differ only in punctuation or case.
 
+A page keeps its first ``MAX_AUTHORS`` (100) authors, as ``page_meta`` reads them.
+
 Wire credits and roles are removed later, in enrichment (``enrich.authors``).
 
 >>> from lxml import html
@@ -31,8 +33,9 @@ from urllib.parse import urlsplit
 from lxml.html import HtmlElement
 
 from wiredesk.transforms.extract.page_dates import article_objects
+from wiredesk.transforms.extract.page_meta import MAX_AUTHORS
 
-__all__ = ["page_authors"]
+__all__ = ["page_authors", "stated_people"]
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
 _HOST_NOISE = frozenset({"www", "com", "net", "org", "co", "news", "amp", "m", "edition"})
@@ -69,7 +72,13 @@ def page_authors(
         kept.append(name)
     if any(len(n.split()) > 1 for n in kept):
         kept = [n for n in kept if len(n.split()) > 1 or not _latin(n)]
-    return tuple(kept)
+    return tuple(kept[:MAX_AUTHORS])
+
+
+def stated_people(articles: list[dict[str, Any]]) -> bool:
+    """Whether the page's JSON-LD article names its authors, so that :func:`page_authors`
+    will not read trafilatura's byline (its search can be skipped)."""
+    return bool(_ld_people(articles)[0])
 
 
 def _clean(value: object) -> str | None:

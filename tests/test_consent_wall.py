@@ -104,6 +104,19 @@ def test_a_dialog_with_its_buttons_is_a_wall() -> None:
     assert consent_wall(WALL + "\n\nAccept all\n\nReject all") is not None
 
 
+def test_buttons_are_read_only_for_a_text_that_may_be_a_wall() -> None:
+    asked: list[int] = []
+
+    def buttons() -> tuple[str, ...]:
+        asked.append(1)
+        return BUTTONS
+
+    assert consent_wall(NEWS * 3, buttons=buttons) is None
+    assert asked == []  # an article: the page's buttons are never looked up
+    assert consent_wall(WALL, buttons=buttons) == consent_wall(WALL, buttons=BUTTONS)
+    assert consent_wall(WALL, buttons=buttons) is not None and asked == [1, 1]
+
+
 def test_without_a_choice_it_is_no_wall() -> None:
     assert consent_wall(WALL) is None
     assert consent_wall(WALL, buttons=("Read more", "Share")) is None

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = ["ConsentConfig", "button_labels", "consent_wall", "page_blocks"]
 
@@ -221,18 +221,29 @@ def consent_wall(
     text: str,
     *,
     title: str | None = None,
-    buttons: Sequence[str] = (),
+    buttons: Sequence[str] | Callable[[], Sequence[str]] = (),
     config: ConsentConfig = DEFAULT,
 ) -> str | None:
     """Why ``text`` is a consent wall (a short reject detail), or None when it is not one.
 
     ``buttons`` are the labels of the page's buttons: extraction drops a dialog's
-    buttons, so its choices are looked for there as well as in the text.
+    buttons, so its choices are looked for there as well as in the text. A callable is
+    asked for them only when the text meets every other condition.
     """
     if not isinstance(text, str) or not text.strip():
         return None
     words = len(text.split())
     if words > config.max_words:
+        return None
+    # The conditions are all required, so the cheapest goes first: one scan for the
+    # site addressing the reader ends the test on nearly every article.
+    address = {
+        " ".join(re.sub(r"\d+", " ", m.group(0).casefold()).split())
+        for m in _ADDRESS.finditer(text)
+    }
+    if title and _WALL_TITLE.search(title):
+        address.add("title")
+    if len(address) < config.min_address:
         return None
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
     total = sum(len(p) for p in paragraphs) or 1
@@ -242,20 +253,16 @@ def consent_wall(
     dominance = consent_chars / total
     if dominance < config.min_dominance:
         return None
-    address = {
-        " ".join(re.sub(r"\d+", " ", m.group(0).casefold()).split())
-        for m in _ADDRESS.finditer(text)
-    }
-    if title and _WALL_TITLE.search(title):
-        address.add("title")
+    if len(_REPORTING.findall(text)) >= config.max_reporting:
+        return None
+    labels = buttons() if callable(buttons) else buttons
     choices = {m.group(0).casefold() for m in _CHOICES.finditer(text)}
     choices.update(
         m.group(0).casefold()
-        for label in buttons
+        for label in labels
         if isinstance(label, str) and (m := _CHOICES.search(label)) and _is_choice(label)
     )
-    reporting = len(_REPORTING.findall(text))
-    if len(address) < config.min_address or not choices or reporting >= config.max_reporting:
+    if not choices:
         return None
     return (
         f"main text is a consent dialog: {words} words, {dominance:.0%} consent vocabulary, "

@@ -268,7 +268,14 @@ def _consent_wall(text: str, tree: HtmlElement, title: object) -> str | None:
     title_str = title if isinstance(title, str) else None
     if len(text.split()) > _MAX_WALL_WORDS:
         return None  # spares long articles the button scan
-    buttons = button_labels(tree)
+    labels: list[str] | None = None
+
+    def buttons() -> list[str]:  # read once, and only for a text that may be a wall
+        nonlocal labels
+        if labels is None:
+            labels = button_labels(tree)
+        return labels
+
     if wall := consent_wall(text, title=title_str, buttons=buttons):
         return wall
     if len(text.split()) < _SCRAP_WORDS:

@@ -3,8 +3,10 @@
     python bench/cpu_timeline.py                      # 1,068 pages, the code of this checkout
     python bench/cpu_timeline.py --pages 356 --checkout /tmp/before   # another checkout's code
     python bench/cpu_timeline.py --quick              # 12 pages (smoke)
+    python bench/cpu_timeline.py --warc               # the same pages read from a WARC
 
-Serves the bench pages (bench/common.py) from loopback outlets, starts the run as a
+Serves the bench pages (bench/common.py) from loopback outlets (with ``--warc``: writes
+them into a ``.warc.gz`` as bench/warc_throughput.py does, and runs ``--warc`` on it), starts the run as a
 subprocess and samples ``/proc`` every ``--interval`` seconds: the CPU the run's own
 process used (Beam's runner thread, fetching, enrichment, signing) and the CPU of its
 descendants (the extraction workers), in cores. The bar shows their sum; on 2 cores a
@@ -15,6 +17,7 @@ core sits idle (start-up, a stage boundary, the tail) and which side is busy mea
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -62,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=0.5)
     parser.add_argument("--checkout", help="run another checkout's code (PYTHONPATH)")
     parser.add_argument("--quick", action="store_true", help="12 pages on 2 outlets (smoke)")
+    parser.add_argument("--warc", action="store_true", help="read the pages from a WARC")
     parser.add_argument("extra", nargs="*", help="more arguments for wiredesk run")
     args = parser.parse_args(argv)
     outlets = 20
@@ -75,11 +79,18 @@ def main(argv: list[str] | None = None) -> int:
         env["PYTHONPATH"] = os.pathsep.join([args.checkout, env.get("PYTHONPATH", "")])
     samples: list[tuple[float, float, float]] = []
     try:
-        with PageSite(pages, outlets=outlets, items_per_feed=25) as site:
-            feeds = site.write_feeds_file(tmp / "feeds.txt")
+        with contextlib.ExitStack() as stack:
             cmd = [sys.executable, str(Path(__file__).resolve().parent / "common.py"), "run"]
-            cmd += ["--feeds", str(feeds), "--output", str(tmp / "out"), "--once"]
-            cmd += ["--allow-private-addresses", *args.extra]
+            if args.warc:
+                from warc_throughput import write_warc
+
+                write_warc(tmp / "pages.warc.gz", [page.html for page in pages])
+                cmd += ["--warc", str(tmp / "pages.warc.gz")]
+            else:
+                site = stack.enter_context(PageSite(pages, outlets=outlets, items_per_feed=25))
+                cmd += ["--feeds", str(site.write_feeds_file(tmp / "feeds.txt"))]
+                cmd += ["--allow-private-addresses"]
+            cmd += ["--output", str(tmp / "out"), "--once", *args.extra]
             start = time.perf_counter()
             proc = subprocess.Popen(
                 cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env

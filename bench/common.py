@@ -365,14 +365,15 @@ VARIANTS: dict[str, Callable[[], None]] = {
 
 
 def run_variant(argv: Sequence[str]) -> int:
-    from wiredesk.cli import main
+    """``wiredesk`` with ``argv`` (the command's own entry), after any ``--variant``."""
+    from wiredesk.cli import console
 
     args = list(argv)
     while args and args[0] == "--variant":
         VARIANTS[args[1]]()
         args = args[2:]
     try:
-        return main(args)
+        return console(args)
     finally:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         print(

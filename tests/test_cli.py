@@ -24,6 +24,21 @@ def _one_line_error(capsys) -> str:
     return err[0]
 
 
+def test_the_command_skips_the_exit_sweep_and_keeps_the_exit_code() -> None:
+    # The installed `wiredesk` is console(): main(), then gc.freeze() so the interpreter's
+    # last garbage sweep (0.2-0.3 s after a run) is skipped. main() itself never freezes.
+    code = (
+        "import gc, sys; from wiredesk.cli import console, main; "
+        "main(['--version']); frozen = gc.get_freeze_count(); "
+        "code = console(sys.argv[1:]); print(code, frozen, gc.get_freeze_count() > 0)"
+    )
+    for argv, expected in ((["--version"], "0 0 True"), (["no-such-command"], "2 0 True")):
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=ROOT
+        )
+        assert proc.stdout.splitlines()[-1] == expected, proc.stdout + proc.stderr
+
+
 def test_unreadable_feeds_file_is_a_one_line_failure(tmp_path, capsys):
     code = main(
         [

@@ -39,7 +39,7 @@ def test_wheel_holds_every_subpackage_and_the_sample(wheel):
     assert "wiredesk/py.typed" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert re.search(
-        r"wiredesk\s*=\s*wiredesk\.cli:main", zipfile.ZipFile(wheel).read(entry_points).decode()
+        r"wiredesk\s*=\s*wiredesk\.cli:console", zipfile.ZipFile(wheel).read(entry_points).decode()
     )
     # Nothing from the repository's tests or the shared corpus rides along.
     assert not [n for n in names if n.startswith(("tests/", "shared/"))]
@@ -64,7 +64,7 @@ def test_installed_wheel_runs_the_demo_without_the_source_tree(wheel, tmp_path):
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); import wiredesk, wiredesk.transforms; "
         "assert wiredesk.transforms.__file__.startswith(sys.argv[1]), wiredesk.transforms.__file__; "
-        "from wiredesk.cli import main; sys.exit(main(['demo', '--output', sys.argv[2]]))"
+        "from wiredesk.cli import console; sys.exit(console(['demo', '--output', sys.argv[2]]))"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     result = subprocess.run(

@@ -113,7 +113,13 @@ class FeedEntry:
 
 @dataclasses.dataclass(frozen=True)
 class FetchedPage:
-    """A page fetched for an entry, already decoded to text."""
+    """A page fetched for an entry: its text, or its bytes still to be decoded.
+
+    A page read from a WARC carries ``body`` (the payload's bytes, ``html`` empty): the
+    extraction pass decodes it where the per-page work runs (transforms/extract/page_pass.py),
+    which spares the runner process the decoding and moves bytes, not text, to the
+    extraction workers.
+    """
 
     entry: FeedEntry
     final_url: str
@@ -122,6 +128,12 @@ class FetchedPage:
     status: int = 200
     content_type: str | None = None
     paywalled: bool | None = None
+    body: bytes | None = None
+
+    @property
+    def size(self) -> int:
+        """The page's length, in characters or bytes, whichever it carries."""
+        return len(self.body) if self.body is not None else len(self.html or "")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -139,3 +139,26 @@ def test_extract_text_turns_a_failed_page_into_a_reject_row_and_goes_on(monkeypa
             equal_to([(pages[1].entry.url, "enrich", "enrich_error")]),
             label="OneRejectRow",
         )
+
+
+def test_a_page_carried_as_bytes_is_decoded_by_the_pass() -> None:
+    # Pages read from a WARC come as bytes: the pass decodes them as the fetcher would.
+    paragraph = (
+        "<p>The café in Zürich reopened on Monday after a year of repairs, its owners said.</p>"
+    )
+    text = (
+        '<html><head><meta charset="windows-1252"><title>Café reopens</title></head>'
+        f"<body><article>{paragraph * 6}</article></body></html>"
+    )
+    page = _page(text, 0)
+    raw = dataclasses.replace(page, html="", body=text.encode("cp1252"), content_type="text/html")
+    assert raw.size == len(raw.body)
+    assert process_page(raw) == process_page(dataclasses.replace(page, html=text))
+
+
+def test_bytes_that_cannot_be_decoded_are_a_fetch_reject() -> None:
+    garbled = b"\xef\xbb\xbf" + bytes(range(0x80, 0x100)) * 16  # a BOM, then no UTF-8
+    page = dataclasses.replace(_pages(1)[0], html="", body=garbled)
+    result = process_page(page)
+    assert isinstance(result, Reject)
+    assert (result.stage, result.reason, result.url) == ("fetch", "bad_encoding", page.entry.url)

@@ -320,3 +320,37 @@ def test_files_that_are_no_warc_are_rejects_and_the_run_goes_on(tmp_path, capsys
         ("no-target.warc#offset=0", "fetch", "corrupt_record"),
         (os.path.basename(second_url), "fetch", "corrupt_record"),  # no usable WARC-Date
     }
+
+
+def test_a_payload_that_cannot_be_decoded_is_a_reject_row(tmp_path, capsys):
+    # Pages from a WARC travel as bytes and are decoded in the extraction pass: what the
+    # fetcher would reject as bad_encoding is the same reject row here, beside good rows.
+    import random
+
+    from warcio.warcwriter import WARCWriter
+
+    from tests.support.warcfixtures import response_record
+    from wiredesk.transforms.fetch.decode import sniff_binary
+
+    # A UTF-8 byte order mark, then bytes that are no UTF-8: mostly replacement characters.
+    rng = random.Random(7)
+    garbled = b"\xef\xbb\xbf" + bytes(rng.randrange(0x80, 0x100) for _ in range(4096))
+    assert sniff_binary(garbled, "text/html") is None  # not taken for an image or a PDF
+    url, page = FIXTURE_PAGES[0]
+    path = tmp_path / "garbled.warc.gz"
+    with path.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=True)
+        writer.write_record(response_record(writer, url, fixture_html(page)))
+        writer.write_record(
+            response_record(writer, "https://garbled.example/1", garbled, content_type="text/html")
+        )
+    out = str(tmp_path / "out")
+
+    summary = _run(capsys, "--warc", str(path), "--output", out)
+
+    assert "rejects by stage/reason: fetch_bad_encoding 1" in summary
+    rows = _rows(out)
+    assert [u for u, _ in rows["articles"]] == [url]
+    assert [(u, stage, reason) for u, stage, reason, _ in rows["rejects"]] == [
+        ("https://garbled.example/1", "fetch", "bad_encoding")
+    ]

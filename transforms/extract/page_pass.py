@@ -45,6 +45,7 @@ from wiredesk.transforms.extract.page import (
     extract_fragment,
     extract_page,
 )
+from wiredesk.transforms.fetch.decode import Decoded, decode_html
 
 __all__ = ["content_hash", "process_page", "sign_article", "to_article"]
 
@@ -123,7 +124,13 @@ def _reject(page: FetchedPage, stage: Stage, reason: str, detail: str) -> Reject
 
 
 def process_page(page: FetchedPage, *, config: ExtractConfig = DEFAULT) -> Article | Reject:
-    """Extract, enrich and sign one page: an Article ready for syndication, or a Reject."""
+    """Decode (a page read from a WARC), extract, enrich and sign one page: an Article
+    ready for syndication, or a Reject."""
+    if page.body is not None:
+        decoded = decode_html(body=page.body, content_type=page.content_type)
+        if not isinstance(decoded, Decoded):  # as the fetcher rejects what it cannot decode
+            return _reject(page, Stage.FETCH, decoded.reason, decoded.detail)
+        page = dataclasses.replace(page, html=decoded.text, body=None)
     if page.entry.is_wire:
         extracted = extract_fragment(html=page.html, config=config)
     else:

@@ -288,7 +288,7 @@ class _ExtractFn(beam.DoFn):
 
 
 def _chars(batch: Sequence[FetchedPage]) -> int:
-    return sum(len(page.html or "") for page in batch)
+    return sum(page.size for page in batch)
 
 
 @dataclasses.dataclass

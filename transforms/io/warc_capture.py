@@ -55,12 +55,15 @@ def warc_date(at: dt.datetime) -> str:
 def write_page_records(writer: WARCWriter, page: FetchedPage) -> None:
     """Append the request and response records of one fetched page."""
     url = page.final_url or page.entry.url
-    body = page.html.encode("utf-8")
+    if page.body is not None:  # not decoded yet: kept as it came
+        body, content_type = page.body, page.content_type or "text/html"
+    else:
+        body, content_type = page.html.encode("utf-8"), "text/html; charset=utf-8"
     date = warc_date(page.fetched_at)
     status = f"{page.status} {_REASONS.get(page.status, 'Status')}"
     http = StatusAndHeaders(
         status,
-        [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))],
+        [("Content-Type", content_type), ("Content-Length", str(len(body)))],
         protocol="HTTP/1.1",
     )
     response = writer.create_warc_record(

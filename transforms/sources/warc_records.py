@@ -8,9 +8,12 @@ generator over a binary stream, so memory holds one record at a time.
 Each ``response`` record becomes one :class:`WarcOutcome`:
 
 * a :class:`~wiredesk.schemas.records.FetchedPage` when it is an HTTP 200 with an
-  HTML payload (``WARC-Target-URI`` is the URL, ``WARC-Date`` is ``fetched_at``);
+  HTML payload (``WARC-Target-URI`` is the URL, ``WARC-Date`` is ``fetched_at``). Its
+  payload stays bytes (``body``): the extraction pass decodes it, and rejects it as
+  ``bad_encoding`` (stage ``fetch``) when no charset turns it into text;
 * a :class:`~wiredesk.schemas.records.Reject` (stage ``fetch``) otherwise: ``http_<status>``,
-  ``bad_url`` (not an http(s) target, e.g. Heritrix's ``dns:`` records), ``not_html``, ``bad_encoding``, ``too_large``, ``truncated_record`` (the record ends
+  ``bad_url`` (not an http(s) target, e.g. Heritrix's ``dns:`` records), ``not_html``,
+  ``too_large``, ``truncated_record`` (the record ends
   before its Content-Length, or the crawler marked it ``WARC-Truncated``) or
   ``corrupt_record`` (the bytes are not a WARC record; reading stops there, since no
   later record boundary can be trusted);
@@ -48,7 +51,7 @@ from warcio.utils import BUFF_SIZE
 from wiredesk.schemas.records import FeedEntry, FetchedPage, Reject, RejectReason, Stage, utcnow
 from wiredesk.transforms.common.dates import parse_datetime as plausible_datetime
 from wiredesk.transforms.common.urlnorm import url_key
-from wiredesk.transforms.fetch.decode import Decoded, decode_html, mime_type, sniff_binary
+from wiredesk.transforms.fetch.decode import mime_type, sniff_binary
 
 __all__ = [
     "ENTRY_HEADER",
@@ -367,9 +370,6 @@ def _response(
     if kind is not None:
         detail = f"{kind} served as {mime or 'no content type'}"
         return _reject(source, url, RejectReason.NOT_HTML.value, detail, at, rtype)
-    decoded = decode_html(body=body, content_type=content_type)
-    if not isinstance(decoded, Decoded):
-        return _reject(source, url, decoded.reason, decoded.detail, at, rtype)
     carried = headers.get_header(ENTRY_HEADER)
     entry = entry_from_header(carried, target_uri=url) if carried else None
     if entry is None:
@@ -378,10 +378,11 @@ def _response(
     page = FetchedPage(
         entry=entry,
         final_url=url,
-        html=decoded.text,
+        html="",  # decoded by the extraction pass (FetchedPage)
         fetched_at=at,
         status=code,
         content_type=content_type,
+        body=body,
     )
     return WarcOutcome(kind="page", record_type=rtype, url_key=entry.url_key, page=page)
 

@@ -366,7 +366,10 @@ VARIANTS: dict[str, Callable[[], None]] = {
 
 def run_variant(argv: Sequence[str]) -> int:
     """``wiredesk`` with ``argv`` (the command's own entry), after any ``--variant``."""
-    from wiredesk.cli import console
+    try:
+        from wiredesk.cli import console
+    except ImportError:  # a checkout from before the command had its own entry
+        from wiredesk.cli import main as console
 
     args = list(argv)
     while args and args[0] == "--variant":

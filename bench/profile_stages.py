@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import datetime as dt
 import functools
 import importlib
@@ -102,6 +103,7 @@ def profile_pure(pages: Sequence[Any], site: PageSite, clock: StageClock) -> dic
     from wiredesk.transforms.extract.page import ExtractedPage, extract_page
     from wiredesk.transforms.extract.page_pass import to_article
     from wiredesk.transforms.fetch.concurrency import ThreadPoolMapper
+    from wiredesk.transforms.fetch.decode import Decoded, decode_html
     from wiredesk.transforms.fetch.stage import fetch_one_page
     from wiredesk.transforms.fetch.stage_fetcher import FetchSettings
     from wiredesk.transforms.io.write_table import partition_dir, write_rows_atomically
@@ -134,6 +136,18 @@ def profile_pure(pages: Sequence[Any], site: PageSite, clock: StageClock) -> dic
     mapper.close()
     fetcher.close()
     fetched = [f for f in fetched if isinstance(f, FetchedPage)]
+
+    def decode(page: FetchedPage) -> FetchedPage | None:
+        # Pages come as bytes; the extraction pass decodes them (schemas/records.py).
+        if page.body is None:
+            return page
+        decoded = decode_html(body=page.body, content_type=page.content_type)
+        if not isinstance(decoded, Decoded):
+            return None
+        return dataclasses.replace(page, html=decoded.text, body=None)
+
+    decoded_pages = [clock.time("3b decode_html (in the pass)", decode, page) for page in fetched]
+    fetched = [page for page in decoded_pages if page is not None]
 
     import trafilatura
 

@@ -115,10 +115,10 @@ class FeedEntry:
 class FetchedPage:
     """A page fetched for an entry: its text, or its bytes still to be decoded.
 
-    A page read from a WARC carries ``body`` (the payload's bytes, ``html`` empty): the
-    extraction pass decodes it where the per-page work runs (transforms/extract/page_pass.py),
-    which spares the runner process the decoding and moves bytes, not text, to the
-    extraction workers.
+    A fetched page, or one read from a WARC, carries ``body`` (the bytes as received,
+    ``html`` empty): the extraction pass decodes it where the per-page work runs
+    (transforms/extract/page_pass.py), which spares the runner process the decoding and
+    moves bytes, not text, to the extraction workers. A wire item's body is text.
     """
 
     entry: FeedEntry

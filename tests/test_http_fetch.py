@@ -340,6 +340,23 @@ def test_not_html(outlet: FakeOutlet) -> None:
     assert fetcher.fetch_page(outlet.url("/untyped")).text == PAGE
 
 
+def test_undecoded_pages_are_checked_but_left_as_bytes(outlet: FakeOutlet) -> None:
+    # What the pipeline asks for: the extraction pass decodes (schemas/records.py).
+    fetcher = allow(outlet)
+    result = fetcher.fetch_page(outlet.url("/"), decode=False)
+    assert result.ok and result.text is None and result.body == PAGE.encode()
+    outlet.routes["/pdf"] = (200, {"Content-Type": "text/html"}, b"%PDF-1.4\n" + b"\x00" * 64)
+    assert_reject(fetcher.fetch_page(outlet.url("/pdf"), decode=False), "not_html")
+    # A paywall's 401 keeps its teaser's bytes, still not ok; a 401 with a PDF keeps none.
+    outlet.routes["/401"] = (401, {"Content-Type": "text/html"}, PAGE)
+    teaser = fetcher.fetch_page(outlet.url("/401"), decode=False)
+    assert (teaser.ok, teaser.status, teaser.body, teaser.text) == (False, 401, PAGE.encode(), None)
+    outlet.routes["/401pdf"] = (401, {"Content-Type": "application/pdf"}, b"%PDF-1.4")
+    for decode in (True, False):
+        refused = fetcher.fetch_page(outlet.url("/401pdf"), decode=decode)
+        assert (refused.ok, refused.reason, refused.body) == (False, "http_401", b"")
+
+
 @pytest.mark.parametrize(
     ("content_type", "body", "expected"),
     [

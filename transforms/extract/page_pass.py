@@ -124,8 +124,8 @@ def _reject(page: FetchedPage, stage: Stage, reason: str, detail: str) -> Reject
 
 
 def process_page(page: FetchedPage, *, config: ExtractConfig = DEFAULT) -> Article | Reject:
-    """Decode (a page read from a WARC), extract, enrich and sign one page: an Article
-    ready for syndication, or a Reject."""
+    """Decode (a page that comes as bytes), extract, enrich and sign one page: an
+    Article ready for syndication, or a Reject."""
     if page.body is not None:
         decoded = decode_html(body=page.body, content_type=page.content_type)
         if not isinstance(decoded, Decoded):  # as the fetcher rejects what it cannot decode

@@ -334,8 +334,13 @@ class SafeFetcher:
 
     # -- public API -----------------------------------------------------------------
 
-    def fetch_page(self, url: str) -> FetchResult:
-        """GET an HTML page: robots.txt honoured, HTML only, text decoded."""
+    def fetch_page(self, url: str, *, decode: bool = True) -> FetchResult:
+        """GET an HTML page: robots.txt honoured, HTML only, text decoded.
+
+        ``decode=False`` checks the body as well (an HTML type, not binary) but leaves it
+        as bytes (``text`` None) for the extraction pass to decode where the per-page
+        work runs, as the pipeline does.
+        """
         result = self._fetch(
             url,
             accept=_PAGE_ACCEPT,
@@ -348,10 +353,12 @@ class SafeFetcher:
             if result.status in PAYWALL_STATUSES and result.body:
                 # A paywall answers 401/402 with a teaser: decoded, still not ok; the
                 # pipeline keeps it as a paywalled article.
-                teaser = self._as_html(dataclasses.replace(result, ok=True))
-                return dataclasses.replace(teaser, ok=False) if teaser.ok else result
+                teaser = self._as_html(dataclasses.replace(result, ok=True), decode=decode)
+                if teaser.ok:
+                    return dataclasses.replace(teaser, ok=False)
+                return dataclasses.replace(result, body=b"")  # no teaser to keep
             return result
-        return self._as_html(result)
+        return self._as_html(result, decode=decode)
 
     def fetch_feed(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
@@ -835,7 +842,7 @@ class SafeFetcher:
 
     # -- page checks -----------------------------------------------------------------
 
-    def _as_html(self, result: FetchResult) -> FetchResult:
+    def _as_html(self, result: FetchResult, *, decode: bool = True) -> FetchResult:
         mime = mime_type(result.content_type)
         if mime and mime not in _HTML_TYPES:
             return _refused(result, RejectReason.NOT_HTML.value, f"content type {mime}")
@@ -844,6 +851,8 @@ class SafeFetcher:
             return _refused(
                 result, RejectReason.NOT_HTML.value, f"{kind} served as {mime or 'no content type'}"
             )
+        if not decode:
+            return result
         decoded = decode_html(body=result.body, content_type=result.content_type)
         if not isinstance(decoded, Decoded):
             return _refused(result, decoded.reason, decoded.detail)

@@ -40,26 +40,30 @@ def fetch_one_page(*, fetcher: Any, entry: FeedEntry) -> FetchedPage | Reject:
             status=200,
             content_type="text/html",
         )
-    result = fetcher.fetch_page(entry.url)
+    # The body stays bytes: the extraction pass decodes it (FetchedPage), so the runner
+    # neither decodes it nor encodes the text again to hand it to a worker.
+    result = fetcher.fetch_page(entry.url, decode=False)
     fetched_at = utcnow()
-    if result.ok and result.text is not None:
+    if result.ok:
         return FetchedPage(
             entry=entry,
             final_url=result.final_url or entry.url,
-            html=result.text,
+            html="",
             fetched_at=fetched_at,
             status=result.status or 200,
             content_type=result.headers.get("content-type"),
+            body=result.body,
         )
-    if result.status in PAYWALL_STATUSES and result.text:
+    if result.status in PAYWALL_STATUSES and result.body:
         return FetchedPage(
             entry=entry,
             final_url=result.final_url or entry.url,
-            html=result.text,
+            html="",
             fetched_at=fetched_at,
             status=result.status,
             content_type=result.headers.get("content-type"),
             paywalled=True,
+            body=result.body,
         )
     return Reject(
         url=entry.url,

@@ -4,6 +4,7 @@
     python bench/warc_throughput.py --quick          # 12 pages, 1 round (smoke)
     python bench/warc_throughput.py --pages 1000 --rounds 5
     python bench/warc_throughput.py --config "before=@checkout=/tmp/before" --config "now="
+    python bench/warc_throughput.py --exclude p0222  # without one fixture page
 
 The pages (bench/common.py: fixture pages, then shuffled copies that are distinct stories)
 are written once into a ``.warc.gz`` of request/response pairs, as a crawler writes them.
@@ -97,11 +98,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a configuration to time side by side (repeatable), as in bench/throughput.py,"
         " e.g. 'before=@checkout=/tmp/before'",
     )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="leave out a fixture page and its copies (repeatable): what one page adds to"
+        " either side, e.g. p0222, a live blog whose broken JSON-LD costs plain"
+        " trafilatura 0.7 s a copy",
+    )
     args = parser.parse_args(argv)
     configs = {c.split("=", 1)[0]: c.split("=", 1)[1].split() for c in args.config or ["now="]}
     if args.quick:
         args.pages, args.rounds = 12, 1
-    pages = story_variants(load_pages(), total=args.pages)
+    fixtures = load_pages()
+    fixtures = [p for p in fixtures if p.name not in set(args.exclude)]
+    pages = story_variants(fixtures, total=args.pages)
     htmls = [p.html for p in pages]
     n = len(htmls)
     print(

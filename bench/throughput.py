@@ -233,6 +233,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="pipeline configuration to time (repeatable), e.g. 'x3=--extract-workers 3'",
     )
     parser.add_argument("--quick", action="store_true", help="12 pages, 1 round, default only")
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="leave out a fixture page and its copies (repeatable), as in warc_throughput.py",
+    )
     args = parser.parse_args(argv)
 
     configs = DEFAULT_CONFIGS
@@ -243,7 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.config:
             configs = {TWO_WORKERS: []}
 
-    pages = story_variants(load_pages(corpus=args.corpus), total=args.pages)
+    fixtures = [p for p in load_pages(corpus=args.corpus) if p.name not in set(args.exclude)]
+    pages = story_variants(fixtures, total=args.pages)
     n = len(pages)
     print(f"# wiredesk throughput: {n} pages, {args.rounds} round(s), {args.processes} processes")
     for k, v in machine_info().items():

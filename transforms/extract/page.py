@@ -7,9 +7,9 @@ consent dialog posing as the text (``consent``: a ``consent_wall`` error), and r
 metadata by trafilatura's own readers (``page_meta``: title, author, URL, site name;
 htmldate's date only when the markup states none), minus the categories, tags and
 licence wiredesk does not store. Authors are the JSON-LD article's people, else
-trafilatura's, without the outlet (``page_authors``). On 430 benchmark pages that gave the same output as
-``bare_extraction(with_metadata=True)`` at 0.9x its cost; the date search then became a
-fallback (see ``extensive_date_search``).
+trafilatura's, without the outlet (``page_authors``). On 430 benchmark pages that gave
+the same output as ``bare_extraction(with_metadata=True)`` at 0.9x its cost; the date
+search then became a fallback (see ``extensive_date_search``).
 
 The chosen configuration is trafilatura's default "balanced" mode with comments left out
 (``trafilatura.extract`` appends reader comments by default; they are not the article),

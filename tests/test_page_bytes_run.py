@@ -3,6 +3,7 @@ fetcher did, so a legacy charset reads right and undecodable bytes are a fetch r
 
 from __future__ import annotations
 
+from tests.support.rss import rss_route
 from wiredesk.cli import main
 from wiredesk.loopback import LoopbackOutlet, Route
 from wiredesk.query import connect
@@ -25,17 +26,7 @@ def test_pages_are_decoded_by_the_pass(tmp_path, capsys):
         outlet.set_route("/cafe", Route(body=cafe.encode("cp1252"), content_type="text/html"))
         outlet.set_route("/plain", Route(body=plain.encode("ascii"), content_type="text/html"))
         outlet.set_route("/garbled", Route(body=garbled, content_type="text/html"))
-        items = "".join(
-            f"<item><title>{p}</title><link>{outlet.url('/' + p)}</link></item>"
-            for p in ("cafe", "plain", "garbled")
-        )
-        outlet.set_route(
-            "/rss.xml",
-            Route(
-                body=f"<rss version='2.0'><channel><title>Ledger</title>{items}</channel></rss>".encode(),
-                content_type="application/rss+xml",
-            ),
-        )
+        outlet.set_route("/rss.xml", rss_route(outlet, ["/cafe", "/plain", "/garbled"], title="L"))
         feeds = tmp_path / "feeds.txt"
         feeds.write_text(outlet.url("/rss.xml") + "\n")
         out = str(tmp_path / "out")

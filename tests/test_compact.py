@@ -216,7 +216,7 @@ def test_readers_never_see_a_row_twice_or_miss_one(tmp_path):
         rounds = 0
         deadline = time.monotonic() + 30
         while (rounds < 6 or ok[0] < 20) and time.monotonic() < deadline:
-            compact_output(output=out, older_than="0", now=time.time() + 3600, grace_seconds=0.2)
+            compact_output(output=out, older_than="0", now=time.time() + 3600, grace_seconds=1.0)
             rounds += 1
     finally:
         stop.set()

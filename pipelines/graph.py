@@ -176,23 +176,27 @@ def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]
         reject_sets.append(wire[ReadWireDir.REJECTS])
         seen_sets.append(wire[ReadWireDir.SEEN])
 
-    warc_only = not entry_sets
-    if warc_only:  # a --warc run alone
-        entry_sets.append(p | "NoEntries" >> beam.Create([]))
-    entries = tuple(entry_sets) | "AllEntries" >> beam.Flatten()
     in_pool = uses_extract_pool(p.options)
-    if in_pool:
-        _ = entries | "StartExtractWorkers" >> StartExtractWorkers(
-            workers=config.extract_workers, timeout=config.extract_timeout, seen_keys=seen_side
-        )
-    unique = entries | "DedupeEntries" >> DedupeEntries(seen_keys=seen_side)
-    fetched = unique | "FetchArticle" >> FetchArticle(settings=settings)
-    pages = fetched[FetchArticle.PAGES]
-    if config.capture_warc:
-        _ = pages | "CaptureWarc" >> _capture(config)
+    pages: beam.PCollection | None = None
+    # A --warc run alone lists nothing to fetch: it builds no fetching stages at all, which
+    # Beam would otherwise set up and run on nothing (~0.1 s of a backfill's tail).
+    if entry_sets:
+        entries = tuple(entry_sets) | "AllEntries" >> beam.Flatten()
+        if in_pool:
+            _ = entries | "StartExtractWorkers" >> StartExtractWorkers(
+                workers=config.extract_workers, timeout=config.extract_timeout, seen_keys=seen_side
+            )
+        unique = entries | "DedupeEntries" >> DedupeEntries(seen_keys=seen_side)
+        fetched = unique | "FetchArticle" >> FetchArticle(settings=settings)
+        pages = fetched[FetchArticle.PAGES]
+        reject_sets.append(fetched[FetchArticle.REJECTS])
+        seen_sets.append(entries | "EntryKeys" >> beam.FlatMap(entry_keys))
+        if config.capture_warc:
+            _ = pages | "CaptureWarc" >> _capture(config)
     if config.warc:
-        fetched_pages = None if warc_only else pages
-        pages = _with_warc_pages(p, config, fetched_pages, seen_side, reject_sets, seen_sets)
+        pages = _with_warc_pages(p, config, pages, seen_side, reject_sets, seen_sets)
+    if pages is None:  # RunConfig requires feeds, a wire folder or WARC files
+        raise ValueError("nothing to read: no feeds, no wire folder, no WARC files")
     # Extraction, enrichment, the content hash and the sketch: one pass per page.
     extracted = pages | "ExtractText" >> ExtractText(
         workers=config.extract_workers, timeout=config.extract_timeout, in_process=not in_pool
@@ -206,10 +210,7 @@ def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]
         restored_stories=stories, today=today, horizon_days=config.dedup_horizon_days
     )
 
-    reject_sets += [
-        fetched[FetchArticle.REJECTS],
-        extracted[ExtractText.REJECTS],
-    ]
+    reject_sets.append(extracted[ExtractText.REJECTS])
     rejects = (
         tuple(reject_sets)
         | "AllRejects" >> beam.Flatten()
@@ -223,10 +224,7 @@ def build_graph(p: beam.Pipeline, config: RunConfig, feeds: Sequence[FeedSource]
         writer=lambda **table: WriteTable(output=config.output, run_id=config.run_id, **table),
     )
 
-    seen_sets += [
-        entries | "EntryKeys" >> beam.FlatMap(entry_keys),
-        rejects | "RejectKeys" >> beam.Map(lambda r: r.key()),
-    ]
+    seen_sets.append(rejects | "RejectKeys" >> beam.Map(lambda r: r.key()))
     new_seen = (
         tuple(seen_sets)
         | "AllSeen" >> beam.Flatten()

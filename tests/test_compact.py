@@ -177,6 +177,9 @@ def test_state_is_merged_and_feeds_keep_the_newest_row(tmp_path):
 
 
 def test_readers_never_see_a_row_twice_or_miss_one(tmp_path):
+    # Known to fail rarely: DuckDB stats the names of a folder listing by path, and a
+    # listing that straddles a swap stats the old names in the new folder and skips them
+    # (wiredesk/compact.py, "Two windows are left"). Left failing on it, not loosened.
     out = str(tmp_path / "out")
     writer = _populate(out, files_per_partition=3, rows=2)
     stop = threading.Event()

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import re
@@ -268,14 +269,8 @@ def _consent_wall(text: str, tree: HtmlElement, title: object) -> str | None:
     title_str = title if isinstance(title, str) else None
     if len(text.split()) > _MAX_WALL_WORDS:
         return None  # spares long articles the button scan
-    labels: list[str] | None = None
-
-    def buttons() -> list[str]:  # read once, and only for a text that may be a wall
-        nonlocal labels
-        if labels is None:
-            labels = button_labels(tree)
-        return labels
-
+    # Read once, and only for a text that may be a wall (consent_wall asks last).
+    buttons = functools.cache(lambda: button_labels(tree))
     if wall := consent_wall(text, title=title_str, buttons=buttons):
         return wall
     if len(text.split()) < _SCRAP_WORDS:
@@ -286,7 +281,7 @@ def _consent_wall(text: str, tree: HtmlElement, title: object) -> str | None:
 def _wall_or(tree: HtmlElement, error: ExtractError) -> ExtractError:
     """A page without main text whose visible text is a consent dialog is a wall."""
     title = tree.findtext(".//title")
-    if wall := consent_wall(page_blocks(tree), title=title, buttons=button_labels(tree)):
+    if wall := consent_wall(page_blocks(tree), title=title, buttons=lambda: button_labels(tree)):
         return ExtractError(RejectReason.CONSENT_WALL.value, wall)
     return error
 

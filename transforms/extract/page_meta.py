@@ -110,9 +110,11 @@ def _keep_first_people(node: Any, *, depth: int) -> None:
     elif isinstance(node, list):
         kept, people = [], 0
         for item in node:
-            people += _is_person(item)
-            if people <= MAX_AUTHORS or not _is_person(item):
-                kept.append(item)
+            if _is_person(item):
+                people += 1
+                if people > MAX_AUTHORS:
+                    continue
+            kept.append(item)
         if len(kept) < len(node):
             node[:] = kept  # one pass: deleting one by one is quadratic on a long list
         for item in node:

@@ -44,7 +44,9 @@ def fetch_one_page(*, fetcher: Any, entry: FeedEntry) -> FetchedPage | Reject:
     # neither decodes it nor encodes the text again to hand it to a worker.
     result = fetcher.fetch_page(entry.url, decode=False)
     fetched_at = utcnow()
-    if result.ok:
+    # A paywall's 401/402 teaser is kept, marked (the fetcher checked it is HTML).
+    teaser = not result.ok and result.status in PAYWALL_STATUSES and bool(result.body)
+    if result.ok or teaser:
         return FetchedPage(
             entry=entry,
             final_url=result.final_url or entry.url,
@@ -52,17 +54,7 @@ def fetch_one_page(*, fetcher: Any, entry: FeedEntry) -> FetchedPage | Reject:
             fetched_at=fetched_at,
             status=result.status or 200,
             content_type=result.headers.get("content-type"),
-            body=result.body,
-        )
-    if result.status in PAYWALL_STATUSES and result.body:
-        return FetchedPage(
-            entry=entry,
-            final_url=result.final_url or entry.url,
-            html="",
-            fetched_at=fetched_at,
-            status=result.status,
-            content_type=result.headers.get("content-type"),
-            paywalled=True,
+            paywalled=True if teaser else None,
             body=result.body,
         )
     return Reject(

@@ -93,10 +93,12 @@ def run_wiredesk(
     variants: Sequence[str] = (),
     env: dict[str, str] | None = None,
     cwd: str | None = None,
+    python: str = sys.executable,
 ) -> PipelineRun:
     """``wiredesk run RUN_ARGS`` as a measured process (bench/common.py's wrapper, with
-    its ``--variant`` patches), with the rows it reports having written."""
-    cmd = [sys.executable, str(Path(__file__).resolve().parent / "common.py")]
+    its ``--variant`` patches) under the interpreter ``python``, with the rows it reports
+    having written."""
+    cmd = [python, str(Path(__file__).resolve().parent / "common.py")]
     for name in variants:
         cmd += ["--variant", name]
     m = measure_process([*cmd, "run", *run_args], env=env, cwd=cwd)
@@ -116,16 +118,27 @@ def run_wiredesk(
 def run_config(run_args: Sequence[str], extra: Sequence[str]) -> PipelineRun:
     """``wiredesk run RUN_ARGS`` under one configuration: its plain arguments are added;
     "@checkout=DIR" runs the code of another checkout of wiredesk (e.g. a git worktree of
-    the commit before a change: its folder goes first on PYTHONPATH); "@NAME" applies
+    the commit before a change: its folder goes first on PYTHONPATH); "@python=PATH" runs
+    it under another interpreter, e.g. a virtual environment holding only what `pip install
+    .` installs, where Beam finds no Cloud client libraries to import; "@NAME" applies
     bench/common.py's variant NAME."""
     checkouts = [a.split("=", 1)[1] for a in extra if a.startswith("@checkout=")]
-    variants = [a[1:] for a in extra if a.startswith("@") and not a.startswith("@checkout=")]
+    pythons = [a.split("=", 1)[1] for a in extra if a.startswith("@python=")]
+    variants = [
+        a[1:] for a in extra if a.startswith("@") and not a.startswith(("@checkout=", "@python="))
+    ]
     env = dict(os.environ)
     if checkouts:
         env["PYTHONPATH"] = os.pathsep.join([checkouts[-1], env.get("PYTHONPATH", "")])
     args = [*run_args, *(a for a in extra if not a.startswith("@"))]
     # The checkout is also the working directory: a forkserver puts it first on its path.
-    return run_wiredesk(args, variants=variants, env=env, cwd=checkouts[-1] if checkouts else None)
+    return run_wiredesk(
+        args,
+        variants=variants,
+        env=env,
+        cwd=checkouts[-1] if checkouts else None,
+        python=pythons[-1] if pythons else sys.executable,
+    )
 
 
 def run_pipeline(*, feeds: Path, out: Path, extra: Sequence[str]) -> PipelineRun:

@@ -40,6 +40,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.utils.windowed_value import WindowedValue
 
 from wiredesk.schemas.records import Article, FetchedPage, Reject, RejectReason, Stage
+from wiredesk.transforms.common.coders import holding
 from wiredesk.transforms.common.metrics import (
     ARTICLES_ENRICHED,
     NAMESPACE,
@@ -328,18 +329,20 @@ class ExtractText(beam.PTransform):
         )
 
     def expand(self, pages: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
-        return (
+        batches = holding(
             pages
             # Fixed size, as in FetchArticle: no per-batch regression.
             | "Batch"
-            >> beam.BatchElements(min_batch_size=self._batch_size, max_batch_size=self._batch_size)
-            | "Extract"
-            >> beam.ParDo(
-                _ExtractFn(
-                    workers=self._workers,
-                    timeout=self._timeout,
-                    max_pending_pages=self._max_pending_pages,
-                    in_process=self._in_process,
-                )
-            ).with_outputs(self.REJECTS, main=self.ARTICLES)
+            >> beam.BatchElements(min_batch_size=self._batch_size, max_batch_size=self._batch_size),
+            beam.typehints.List[FetchedPage],
         )
+        extracted = batches | "Extract" >> beam.ParDo(
+            _ExtractFn(
+                workers=self._workers,
+                timeout=self._timeout,
+                max_pending_pages=self._max_pending_pages,
+                in_process=self._in_process,
+            )
+        ).with_outputs(self.REJECTS, main=self.ARTICLES)
+        holding(extracted[self.ARTICLES], Article)
+        return extracted

@@ -22,6 +22,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import FeedEntry, FetchedPage, Reject, RejectReason, Stage, utcnow
+from wiredesk.transforms.common.coders import holding
 from wiredesk.transforms.common.metrics import NAMESPACE, rejected
 from wiredesk.transforms.fetch.http_client import PAYWALL_STATUSES
 from wiredesk.transforms.fetch.stage_fetcher import FetchingDoFn, FetchSettings
@@ -108,7 +109,7 @@ class FetchArticle(beam.PTransform):
         self._settings = settings
 
     def expand(self, entries: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
-        return (
+        fetched = (
             entries
             # A fixed size: Beam's adaptive sizing fits a regression per batch (~1.5 ms),
             # and a batch is only the unit handed to the fetch threads.
@@ -116,3 +117,5 @@ class FetchArticle(beam.PTransform):
             | "Fetch"
             >> beam.ParDo(_FetchFn(self._settings)).with_outputs(self.REJECTS, main=self.PAGES)
         )
+        holding(fetched[self.PAGES], FetchedPage)
+        return fetched

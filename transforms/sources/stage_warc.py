@@ -42,7 +42,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from wiredesk.schemas.records import Reject, RejectReason, Stage
+from wiredesk.schemas.records import FetchedPage, Reject, RejectReason, Stage
+from wiredesk.transforms.common.coders import holding
 from wiredesk.transforms.common.metrics import NAMESPACE
 from wiredesk.transforms.dedup.stage_exact import SeenKeys
 from wiredesk.transforms.io.write_table import TEMP_PREFIX
@@ -195,7 +196,7 @@ class ReadWarc(beam.PTransform):
         self._max_bytes = max_bytes
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.DoOutputsTuple:
-        return (
+        read = (
             pbegin
             | "Patterns" >> beam.Create(self._patterns)
             | "Match" >> fileio.MatchAll(empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
@@ -213,3 +214,5 @@ class ReadWarc(beam.PTransform):
                 self._seen_keys,
             ).with_outputs(self.REJECTS, self.SEEN, main=self.PAGES)
         )
+        holding(read[self.PAGES], FetchedPage)
+        return read

@@ -1054,7 +1054,9 @@ def cluster_batch(
         members.setdefault(sid, []).append(len(doc_of_entry))
         doc_of_entry.append(i)
         batch._append(sid, sketch, sketch.to_bytes(), 0, _filed(keys, cfg))
-    merged = _merge_late_joiners(docs, batch, members, canonical_entry, doc_of_entry, result)
+    merged = _merge_late_joiners(
+        docs, batch, members, canonical_entry, doc_of_entry, result, keys_of
+    )
     for i, a in list(result.items()):
         if a.story_id in merged:  # a doc outside the batch index (no usable sketch)
             result[i] = dataclasses.replace(a, story_id=merged[a.story_id])
@@ -1142,6 +1144,7 @@ def _merge_late_joiners(
     canonical_entry: dict[str, int],
     doc_of_entry: list[int],
     result: dict[int, Assignment],
+    keys_of: Mapping[int, U64],
 ) -> dict[str, str]:
     """Second look at each new story's canonical copy, now that every copy is known.
 
@@ -1149,14 +1152,15 @@ def _merge_late_joiners(
     (a rewritten lede is not comparable with a trimmed copy, but both are with the
     full text that arrives later). Such a story is folded into the earlier story
     when its canonical copy meets the same no-chaining rule as a single doc.
-    Returns the story ids folded away, each to the story it joined.
+    Returns the story ids folded away, each to the story it joined. ``keys_of``: the
+    lookup band keys already computed for each doc under the batch's LSH config.
     """
     merged: dict[str, str] = {}
     for sid, entry in sorted(canonical_entry.items(), key=lambda kv: kv[1]):
         if entry == 0 or sid not in members:
             continue
         sketch = batch._sketch(entry)
-        found = batch.comparisons(sketch)
+        found = batch.comparisons(sketch, keys_of.get(doc_of_entry[entry]))
         joined = _join_batch_story(found, members, canonical_entry, exclude=sid)
         if joined is None:
             continue

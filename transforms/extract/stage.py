@@ -40,7 +40,6 @@ from apache_beam.metrics import Metrics
 from apache_beam.utils.windowed_value import WindowedValue
 
 from wiredesk.schemas.records import Article, FetchedPage, Reject, RejectReason, Stage
-from wiredesk.transforms.common.coders import holding
 from wiredesk.transforms.common.metrics import (
     ARTICLES_ENRICHED,
     NAMESPACE,
@@ -49,6 +48,7 @@ from wiredesk.transforms.common.metrics import (
     PAGES_PROCESSED_IN_PROCESS,
     rejected,
 )
+from wiredesk.transforms.common.stage_coders import holding
 from wiredesk.transforms.dedup.stage_exact import SeenKeys
 from wiredesk.transforms.extract.page import ExtractError
 from wiredesk.transforms.extract.page_pass import content_hash, process_page, to_article

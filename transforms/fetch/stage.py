@@ -22,8 +22,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import FeedEntry, FetchedPage, Reject, RejectReason, Stage, utcnow
-from wiredesk.transforms.common.coders import holding
 from wiredesk.transforms.common.metrics import NAMESPACE, rejected
+from wiredesk.transforms.common.stage_coders import holding
 from wiredesk.transforms.fetch.http_client import PAYWALL_STATUSES
 from wiredesk.transforms.fetch.stage_fetcher import FetchingDoFn, FetchSettings
 

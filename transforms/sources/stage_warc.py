@@ -43,8 +43,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from wiredesk.schemas.records import FetchedPage, Reject, RejectReason, Stage
-from wiredesk.transforms.common.coders import holding
 from wiredesk.transforms.common.metrics import NAMESPACE
+from wiredesk.transforms.common.stage_coders import holding
 from wiredesk.transforms.dedup.stage_exact import SeenKeys
 from wiredesk.transforms.io.write_table import TEMP_PREFIX
 from wiredesk.transforms.sources.warc_records import (

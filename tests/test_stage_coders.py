@@ -14,7 +14,7 @@ from wiredesk.pipelines.graph import build_graph
 from wiredesk.pipelines.options import RunConfig
 from wiredesk.pipelines.run import without_construction_type_check
 from wiredesk.schemas.records import Article, FeedEntry, FetchedPage
-from wiredesk.transforms.common.coders import ArticleCoder, FetchedPageCoder
+from wiredesk.transforms.common.stage_coders import ArticleCoder, FetchedPageCoder
 from wiredesk.transforms.io.feed_list import FeedSource
 
 AT = dt.datetime(2026, 12, 5, 9, 30, tzinfo=dt.UTC)

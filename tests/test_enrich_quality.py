@@ -163,6 +163,17 @@ def test_word_count_counts_tokens_with_a_letter_or_digit(text: str) -> None:
     assert word_count(text) == len(_NO_SPACE_CHARS.findall(text)) + by_token
 
 
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=300))
+@settings(max_examples=200, deadline=None)
+def test_word_count_of_ascii_text_takes_the_short_way_to_the_same_count(text: str) -> None:
+    import re
+
+    from wiredesk.transforms.enrich.article import word_count
+
+    by_token = sum(1 for token in text.split() if re.search(r"[^\W_]", token))
+    assert word_count(text) == by_token
+
+
 def test_word_count_of_a_dash_and_of_cjk() -> None:
     from wiredesk.transforms.enrich.article import word_count
 

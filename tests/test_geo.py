@@ -132,6 +132,25 @@ def test_mentions_match_the_reference_regex(parts: list[str]) -> None:
     assert list(geo._mention_index().mentions(text)) == _reference_mentions(text)
 
 
+def test_mentions_skip_words_no_spelling_starts_with() -> None:
+    # The index walks only words that may start a spelling (the test above holds it to
+    # the reference); it falls back to every word if a spelling ever starts lowercase.
+    index = geo._mention_index()
+    assert index.word_re is geo._CAPITAL_WORD
+    text = "talks in 2024 on _x and élan, then Paris, Москва and москва"
+    assert list(index.mentions(text)) == _reference_mentions(text)
+    assert [w.group(0) for w in index.word_re.finditer(text)] == [
+        "élan",
+        "Paris",
+        "Москва",
+        "москва",
+    ]
+    lower = geo._MentionIndex(
+        by_first_word={"paris": ("paris",)}, names={}, word_re=geo._MENTION_WORD
+    )
+    assert list(lower.mentions("in paris")) == [(3, "paris")]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -493,6 +493,11 @@ def _mention_forms() -> tuple[frozenset[str], dict[str, str]]:
 # A mention starts at a word that follows neither a word character nor a dot ("St. Louis"
 # must not yield "Louis"), and ends before a word character.
 _MENTION_WORD = re.compile(r"(?<![\w.])\w+")
+# The same words, less those starting with an ASCII lowercase letter, a digit or "_":
+# no place spelling starts so (checked when the index is built), and they are most of
+# the words of English prose, each a turn of the Python loop below.
+_CAPITAL_WORD = re.compile(r"(?<![\w.])[^\W\d_a-z]\w*")
+_NOT_A_FIRST_LETTER = re.compile(r"[\da-z_]")
 _FIRST_WORD = re.compile(r"\w+")
 _WORD_CHAR = re.compile(r"\w")
 
@@ -510,10 +515,13 @@ class _MentionIndex:
 
     by_first_word: dict[str, tuple[str, ...]]
     names: dict[str, str]
+    # _CAPITAL_WORD when no first word starts with a lowercase ASCII letter, a digit or
+    # "_" (words that cannot start a spelling are skipped by the regex), else _MENTION_WORD.
+    word_re: re.Pattern[str] = _MENTION_WORD
 
     def mentions(self, text: str) -> Iterator[tuple[int, str]]:
         end = 0
-        for word in _MENTION_WORD.finditer(text):
+        for word in self.word_re.finditer(text):
             pos = word.start()
             if pos < end:
                 continue
@@ -535,7 +543,12 @@ def _mention_index() -> _MentionIndex:
             continue
         grouped[word.group(0)].append(form)
     by_first_word = {k: tuple(sorted(v, key=len, reverse=True)) for k, v in grouped.items()}
-    return _MentionIndex(by_first_word=by_first_word, names=names)
+    capitals_only = not any(_NOT_A_FIRST_LETTER.match(word) for word in by_first_word)
+    return _MentionIndex(
+        by_first_word=by_first_word,
+        names=names,
+        word_re=_CAPITAL_WORD if capitals_only else _MENTION_WORD,
+    )
 
 
 def country_mentions(text: str, *, config: GeoConfig = DEFAULT_CONFIG) -> collections.Counter[str]:

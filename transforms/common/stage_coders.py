@@ -52,12 +52,6 @@ class _PickledRecordCoder(beam.coders.Coder):
     def is_deterministic(self) -> bool:
         return False  # pickle's bytes are no key
 
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
-
 
 class FetchedPageCoder(_PickledRecordCoder):
     """A :class:`FetchedPage`; its size is its body's, plus its URLs."""

@@ -73,9 +73,10 @@ def word_count(text: str) -> int:
     if not isinstance(text, str) or not text:
         return 0
     if text.isascii():  # no character of a language written without spaces
-        return min(len(_WORD_TOKEN.findall(text)), 2**31 - 1)
-    chars = len(_NO_SPACE_CHARS.findall(text))
-    rest = _NO_SPACE_CHARS.sub(" ", text)
+        chars, rest = 0, text
+    else:
+        chars = len(_NO_SPACE_CHARS.findall(text))
+        rest = _NO_SPACE_CHARS.sub(" ", text)
     words = len(_WORD_TOKEN.findall(rest))
     return min(chars + words, 2**31 - 1)
 

@@ -497,7 +497,6 @@ _MENTION_WORD = re.compile(r"(?<![\w.])\w+")
 # no place spelling starts so (checked when the index is built), and they are most of
 # the words of English prose, each a turn of the Python loop below.
 _CAPITAL_WORD = re.compile(r"(?<![\w.])[^\W\d_a-z]\w*")
-_NOT_A_FIRST_LETTER = re.compile(r"[\da-z_]")
 _FIRST_WORD = re.compile(r"\w+")
 _WORD_CHAR = re.compile(r"\w")
 
@@ -515,8 +514,8 @@ class _MentionIndex:
 
     by_first_word: dict[str, tuple[str, ...]]
     names: dict[str, str]
-    # _CAPITAL_WORD when no first word starts with a lowercase ASCII letter, a digit or
-    # "_" (words that cannot start a spelling are skipped by the regex), else _MENTION_WORD.
+    # _CAPITAL_WORD when it finds every spelling's first word whole (the words it skips
+    # cannot start a spelling), else _MENTION_WORD.
     word_re: re.Pattern[str] = _MENTION_WORD
 
     def mentions(self, text: str) -> Iterator[tuple[int, str]]:
@@ -543,7 +542,7 @@ def _mention_index() -> _MentionIndex:
             continue
         grouped[word.group(0)].append(form)
     by_first_word = {k: tuple(sorted(v, key=len, reverse=True)) for k, v in grouped.items()}
-    capitals_only = not any(_NOT_A_FIRST_LETTER.match(word) for word in by_first_word)
+    capitals_only = all(_CAPITAL_WORD.fullmatch(word) for word in by_first_word)
     return _MentionIndex(
         by_first_word=by_first_word,
         names=names,

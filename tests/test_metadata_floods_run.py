@@ -10,6 +10,7 @@ milliseconds) writes every such page as an article with at most 100 authors.
 
 from __future__ import annotations
 
+from tests.support.names import distinct_names
 from tests.support.rss import rss_route
 from wiredesk.cli import main
 from wiredesk.loopback import LoopbackOutlet, Route
@@ -19,15 +20,7 @@ from wiredesk.transforms.extract.page_meta import MAX_AUTHORS
 HOST = "127.0.0.132"
 
 
-def _names(count: int) -> list[str]:
-    """Distinct two-word names without digits (trafilatura drops digits from names)."""
-    letters = "abcdefghijklmnopqrstuvwxyz"
-
-    def word(i: int) -> str:
-        return "".join(letters[i // 26**k % 26] for k in (3, 2, 1, 0)).capitalize()
-
-    return [f"Jo {word(i)} Smith" for i in range(count)]
-
+_names = distinct_names
 
 # Four unrelated stories, so that syndication keeps each page as its own article.
 STORIES = {
@@ -69,7 +62,7 @@ def test_author_floods_and_huge_broken_json_ld_become_rows(tmp_path, capsys):
             "Broken flood",
             _ld(
                 '{"@type":"NewsArticle","author":['
-                + ",".join(f'{{"@type":"Person","name":"{n}"}}' for n in _names(36_000))
+                + ",".join(f'{{"@type":"Person","name":"{n}"}}' for n in _names(37_000))
                 + "], oops"
             ),
         ),

@@ -11,6 +11,7 @@ import trafilatura.metadata
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
+from tests.support.names import distinct_names
 from wiredesk.transforms.extract.page import ExtractedPage, extract_page
 from wiredesk.transforms.extract.page_meta import (
     MAX_AUTHORS,
@@ -83,18 +84,7 @@ def test_a_broken_block_is_still_read_for_its_author() -> None:
     assert extracted(html(head=ld(broken), byline="")).authors == ("Jane Doe",)
 
 
-def _names(count: int) -> list[str]:
-    """Distinct two-word names without digits (trafilatura drops digits from names)."""
-
-    def word(i: int) -> str:
-        letters = ""
-        while True:
-            i, rest = divmod(i, 26)
-            letters = "abcdefghijklmnopqrstuvwxyz"[rest] + letters
-            if not i:
-                return letters.capitalize()
-
-    return [f"Jo {word(i)} Smith" for i in range(26, 26 + count)]
+_names = distinct_names
 
 
 def test_a_huge_broken_block_is_read_on_its_first_part_only(

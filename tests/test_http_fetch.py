@@ -10,7 +10,6 @@ import email.utils
 import gzip
 import pathlib
 import socket
-import ssl
 import threading
 import time
 import tracemalloc
@@ -32,8 +31,8 @@ from tests.support.httpfakes import (
     hang,
     ipv6_loopback_available,
     redirect,
-    self_signed_cert,
     slow,
+    tls_server_context,
 )
 from wiredesk.schemas.records import Reject
 from wiredesk.transforms.fetch.http_client import (
@@ -696,12 +695,10 @@ def test_feed_conditional_get(outlet: FakeOutlet) -> None:
 
 @pytest.fixture
 def tls_outlet(tmp_path: pathlib.Path) -> Iterator[tuple[FakeOutlet, str]]:
-    paths = self_signed_cert(str(tmp_path), "news.test")
-    if paths is None:
+    made = tls_server_context(str(tmp_path), "news.test")
+    if made is None:
         pytest.skip("openssl CLI not available")
-    cert, key = paths
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
+    context, cert = made
     with FakeOutlet({"/": (200, HTML, PAGE)}, host="127.0.0.2", tls=context) as o:
         yield o, cert
 

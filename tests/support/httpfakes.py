@@ -59,6 +59,7 @@ __all__ = [
     "redirect",
     "self_signed_cert",
     "slow",
+    "tls_server_context",
 ]
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
@@ -212,6 +213,9 @@ class FakeOutlet:
 
     ``hits`` counts requests per path (routed or not); ``requests`` keeps every
     :class:`Request`; ``max_in_flight`` is the most requests handled at once.
+    Every answer closes its connection, unless ``keep_alive``: then a connection
+    serves request after request, and is closed after ``idle_timeout`` seconds
+    without one (None: never). ``Request.client`` tells the connections apart.
     """
 
     def __init__(
@@ -221,8 +225,12 @@ class FakeOutlet:
         host: str = "127.0.0.1",
         port: int = 0,
         tls: ssl.SSLContext | None = None,
+        keep_alive: bool = False,
+        idle_timeout: float | None = None,
     ) -> None:
         self.routes: dict[str, Route] = dict(routes or {})
+        self.keep_alive = keep_alive
+        self.idle_timeout = idle_timeout
         self.host = host
         self.tls = tls
         self._requested_port = port
@@ -243,7 +251,10 @@ class FakeOutlet:
         class Server(_Server):
             address_family = family
 
-        self._server = Server((self.host, self._requested_port), _Handler)
+        class Handler(_Handler):
+            timeout = self.idle_timeout  # socket timeout: an idle connection is closed
+
+        self._server = Server((self.host, self._requested_port), Handler)
         self._server.outlet = self
         if self.tls is not None:
             self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
@@ -343,11 +354,13 @@ class FakeOutlet:
             names = {name.lower() for name, _ in headers}
             if "content-length" not in names and "transfer-encoding" not in names:
                 handler.send_header("Content-Length", str(len(body)))
-            handler.send_header("Connection", "close")
+            if not self.keep_alive:
+                handler.send_header("Connection", "close")
             handler.end_headers()
             if handler.command != "HEAD":
                 handler.wfile.write(body)
-            handler.close_connection = True
+            if not self.keep_alive:
+                handler.close_connection = True
         except (BrokenPipeError, ConnectionResetError, OSError):
             handler.close_connection = True  # the client gave up: that is the test's point
         finally:
@@ -388,3 +401,15 @@ def self_signed_cert(directory: str, *names: str) -> tuple[str, str] | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return cert, key
+
+
+def tls_server_context(directory: str, *names: str) -> tuple[ssl.SSLContext, str] | None:
+    """A server context with a new self-signed certificate for ``names``, and the
+    certificate's path (a client's CA file); None without the openssl CLI."""
+    paths = self_signed_cert(directory, *names)
+    if paths is None:
+        return None
+    cert, key = paths
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context, cert

@@ -60,6 +60,7 @@ import urllib3.exceptions
 
 from wiredesk.schemas.records import Reject, RejectReason, Stage
 from wiredesk.transforms.fetch.decode import Decoded, decode_html, mime_type, sniff_binary
+from wiredesk.transforms.fetch.keepalive import IdleConnections
 from wiredesk.transforms.fetch.netguard import AddressPolicy, Target, UrlError, parse_host
 from wiredesk.transforms.fetch.politeness import Politeness, Refused
 from wiredesk.transforms.fetch.robots import RobotsCache
@@ -83,6 +84,7 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _CHUNK = 64 * 1024
 _MAX_ADDRESSES_TRIED = 3
+_MAX_IDLE_CONNECTIONS = 64  # across hosts; a run polls and fetches from many at once
 _CONNECT_FAILURES = {
     "_connect_failed": RejectReason.CONNECTION_ERROR.value,
     "_connect_timeout": RejectReason.TIMEOUT.value,
@@ -124,6 +126,9 @@ class FetchConfig:
     robots_error_ttl: float = 15 * 60.0  # 5xx / unreachable: disallow all this long
     robots_max_bytes: int = 500 * 1024  # RFC 9309 section 2.5: parse at least 500 KiB
     ca_file: str | None = None  # extra trusted CAs (PEM) on top of the system store
+    # An idle connection waits this long for the next request to the same checked
+    # address (transforms/fetch/keepalive.py); 0: one connection per request.
+    keep_alive_s: float = 10.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,8 +225,25 @@ class _Watchdog:
             if self.fired:
                 self._shutdown()
 
+    def detach(self) -> None:
+        """Let go of the socket: firing later leaves it alone (it may serve another
+        request by then)."""
+        with self._lock:
+            self._sock = None
+
     def cancel(self) -> None:
         self._timer.cancel()
+
+
+def _closed_while_idle(outcome: _Response | _Failure, watchdog: _Watchdog) -> bool:
+    """Whether a request on a reused connection failed before any response: the server
+    closed the connection while it was idle, so a new one may well succeed."""
+    return (
+        isinstance(outcome, _Failure)
+        and outcome.reason == RejectReason.CONNECTION_ERROR.value
+        and outcome.status is None
+        and not watchdog.fired
+    )
 
 
 def _open_socket(ip: str, port: int, timeout: float, watchdog: _Watchdog) -> socket.socket:
@@ -289,6 +311,7 @@ class _Response:
     body: bytes
     ip: str
     truncated: bool = False
+    whole: bool = False  # the body was read to its end: the connection may serve again
 
 
 class SafeFetcher:
@@ -331,6 +354,12 @@ class SafeFetcher:
         self._ssl_context = ssl.create_default_context()
         if self.config.ca_file:
             self._ssl_context.load_verify_locations(cafile=self.config.ca_file)
+        self._idle: IdleConnections[urllib3.connection.HTTPConnection] = IdleConnections(
+            max_idle_s=self.config.keep_alive_s,
+            per_key=self.config.per_host_concurrency,
+            total=_MAX_IDLE_CONNECTIONS,
+            clock=clock,
+        )
 
     # -- public API -----------------------------------------------------------------
 
@@ -409,6 +438,7 @@ class SafeFetcher:
 
     def close(self) -> None:
         self._dns_pool.shutdown(wait=False, cancel_futures=True)
+        self._idle.close()
 
     # -- the pipeline of one fetch --------------------------------------------------
 
@@ -553,7 +583,7 @@ class SafeFetcher:
                     "User-Agent": self.config.user_agent,
                     "Accept": accept,
                     "Accept-Encoding": "gzip, deflate, br",
-                    "Connection": "close",
+                    **({} if self.config.keep_alive_s > 0 else {"Connection": "close"}),
                     **extra_headers,
                 }
                 outcome = self._exchange(target, addresses, headers, deadline, max_bytes, truncate)
@@ -705,6 +735,26 @@ class SafeFetcher:
         truncate: bool,
         watchdog: _Watchdog,
     ) -> _Response | _Failure:
+        key = (target.scheme, target.host.lower(), ip, target.port)
+
+        def ask(conn: urllib3.connection.HTTPConnection) -> _Response | _Failure:
+            if isinstance(conn, _PinnedConnect):
+                conn._pin(ip, target.port, watchdog)  # a reconnect must attach to this one
+            conn.timeout = max(0.001, deadline - self._clock())
+            return self._request(conn, target, ip, headers, max_bytes, truncate, watchdog)
+
+        idle = self._idle.take(key)
+        if idle is not None and idle.sock is not None:
+            # As a new connection would be: sending bounded as connecting is, and the
+            # deadline's watchdog on this socket.
+            idle.sock.settimeout(
+                max(0.001, min(self.config.connect_timeout, deadline - self._clock()))
+            )
+            watchdog.attach(idle.sock)
+            outcome = self._kept_or_closed(idle, key, watchdog, ask)
+            if not _closed_while_idle(outcome, watchdog):
+                return outcome
+            # The server closed it as we reused it: ask once more, on a new connection.
         connect_timeout = max(0.001, min(self.config.connect_timeout, deadline - self._clock()))
         conn: urllib3.connection.HTTPConnection
         if target.scheme == "https":
@@ -721,22 +771,52 @@ class SafeFetcher:
                 ip, target.port, watchdog=watchdog, timeout=connect_timeout
             )
         try:
-            try:
-                conn.connect()
-            except (urllib3.exceptions.SSLError, ssl.SSLError) as exc:
-                if watchdog.fired:
-                    return _Failure(RejectReason.TIMEOUT.value, "TLS handshake too slow", ip=ip)
-                return _Failure(RejectReason.TLS_ERROR.value, f"{target.host}: {exc}", ip=ip)
-            except urllib3.exceptions.NewConnectionError as exc:  # before its parent class
-                return _Failure("_connect_failed", f"{ip}:{target.port}: {exc}", ip=ip)
-            except urllib3.exceptions.ConnectTimeoutError as exc:
-                return _Failure("_connect_timeout", f"{ip}:{target.port}: {exc}", ip=ip)
-            except (urllib3.exceptions.HTTPError, OSError) as exc:
-                return _Failure("_connect_failed", f"{ip}:{target.port}: {exc}", ip=ip)
-            conn.timeout = max(0.001, deadline - self._clock())
-            return self._request(conn, target, ip, headers, max_bytes, truncate, watchdog)
-        finally:
+            conn.connect()
+        except (urllib3.exceptions.SSLError, ssl.SSLError) as exc:
             conn.close()
+            if watchdog.fired:
+                return _Failure(RejectReason.TIMEOUT.value, "TLS handshake too slow", ip=ip)
+            return _Failure(RejectReason.TLS_ERROR.value, f"{target.host}: {exc}", ip=ip)
+        except urllib3.exceptions.NewConnectionError as exc:  # before its parent class
+            conn.close()
+            return _Failure("_connect_failed", f"{ip}:{target.port}: {exc}", ip=ip)
+        except urllib3.exceptions.ConnectTimeoutError as exc:
+            conn.close()
+            return _Failure("_connect_timeout", f"{ip}:{target.port}: {exc}", ip=ip)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            conn.close()
+            return _Failure("_connect_failed", f"{ip}:{target.port}: {exc}", ip=ip)
+        except BaseException:
+            conn.close()
+            raise
+        return self._kept_or_closed(conn, key, watchdog, ask)
+
+    def _kept_or_closed(
+        self,
+        conn: urllib3.connection.HTTPConnection,
+        key: tuple[str, str, str, int],
+        watchdog: _Watchdog,
+        ask: Callable[[urllib3.connection.HTTPConnection], _Response | _Failure],
+    ) -> _Response | _Failure:
+        """``ask`` on a connected ``conn``; afterwards the connection is kept for the next
+        request to ``key`` if its response was read to the end, else closed."""
+        keep = False
+        try:
+            outcome = ask(conn)
+            keep = (
+                isinstance(outcome, _Response)
+                and outcome.whole
+                and self.config.keep_alive_s > 0
+                and conn.sock is not None  # http.client closes it when the server said so
+                and not watchdog.fired
+            )
+            return outcome
+        finally:
+            if keep:
+                watchdog.detach()
+                self._idle.give(key, conn)
+            else:
+                conn.close()
 
     def _request(
         self,
@@ -804,7 +884,7 @@ class SafeFetcher:
                         headers=response_headers,
                         ip=ip,
                     )
-            return _Response(status, response_headers, b"".join(chunks), ip)
+            return _Response(status, response_headers, b"".join(chunks), ip, whole=True)
         except urllib3.exceptions.DecodeError as exc:
             if watchdog.fired:
                 return _Failure(RejectReason.TIMEOUT.value, "total deadline passed", ip=ip)

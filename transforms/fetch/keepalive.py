@@ -32,6 +32,11 @@ Example:
     >>> now[0] = 11.0
     >>> idle.take(("http", "a.example", "192.0.2.1", 80)) is None  # idle too long: closed
     True
+    >>> idle.give(("http", "b.example", "192.0.2.2", 80), Conn())
+    >>> now[0] = 30.0
+    >>> idle.give(("http", "c.example", "192.0.2.3", 80), Conn())  # b's is closed now
+    >>> len(idle)
+    1
 """
 
 from __future__ import annotations
@@ -105,6 +110,9 @@ class IdleConnections(Generic[_Conn]):
         """Keep ``conn`` for the next request to ``key``, or close it."""
         dropped: list[_Conn] = []
         with self._lock:
+            # Connections nobody asked for within max_idle_s go now, not when (if ever)
+            # their host is asked for again: a long streaming run visits many hosts once.
+            dropped.extend(self._pop_expired())
             entries = self._idle.setdefault(key, [])
             if len(entries) >= self._per_key:
                 dropped.append(conn)
@@ -124,6 +132,18 @@ class IdleConnections(Generic[_Conn]):
             self._idle.clear()
             self._count = 0
         _close_all(every)
+
+    def _pop_expired(self) -> list[_Conn]:
+        oldest_kept = self._clock() - self._max_idle_s
+        expired: list[_Conn] = []
+        for key in list(self._idle):
+            entries = self._idle[key]
+            while entries and entries[0][0] < oldest_kept:
+                expired.append(entries.pop(0)[1])
+                self._count -= 1
+            if not entries:
+                del self._idle[key]
+        return expired
 
     def _pop_oldest(self) -> _Conn:
         oldest_key = min(self._idle, key=lambda k: self._idle[k][0][0])

@@ -19,6 +19,7 @@ import collections
 import dataclasses
 import hashlib
 import http.server
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -89,6 +90,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     outlet: LoopbackOutlet
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that leaves a kept connection, or an answer it did not read, resets
+        # it while the handler waits for the next request: normal, and not worth a trace.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class LoopbackOutlet:

@@ -41,10 +41,12 @@ import http.server
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
+from typing import Any
 
 __all__ = [
     "FakeOutlet",
@@ -192,6 +194,13 @@ class _Server(http.server.ThreadingHTTPServer):
     block_on_close = False
     allow_reuse_address = True
     outlet: FakeOutlet
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that leaves a kept connection, or an answer it did not read, resets
+        # it while the handler waits for the next request: normal, and not worth a trace.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -13,7 +13,10 @@ redirect hop:
    (``rate_limited`` when the host asked us to wait longer than ``max_wait``).
 5. The socket is opened to the *checked IP itself* (no second lookup, so DNS
    rebinding between check and connect cannot redirect it); the name goes only
-   into the ``Host`` header and TLS SNI/certificate check.
+   into the ``Host`` header and TLS SNI/certificate check. A connection kept from an
+   earlier request to the same scheme, name, port and checked IP is used instead
+   when there is one (:mod:`~wiredesk.transforms.fetch.keepalive`); only a response
+   read to its end leaves its connection open for that.
 6. The body is streamed through urllib3's amount-limited decoders, so at most
    ``max_bytes + 1`` decoded bytes ever exist (gzip/deflate/brotli bombs,
    stacked encodings, endless chunked bodies: ``too_large``). A watchdog shuts

@@ -47,7 +47,7 @@ def _finish(proc: subprocess.Popen[str]) -> str:
 
 
 def test_benches_run_quick_and_print_their_tables():
-    # Started together: the four are mostly waiting (subprocess start-up, loopback I/O).
+    # Started together: the five are mostly waiting (subprocess start-up, loopback I/O).
     procs = {
         # A second configuration runs this same checkout through "@checkout=".
         "throughput": _start(
@@ -56,6 +56,7 @@ def test_benches_run_quick_and_print_their_tables():
         "profile": _start("profile_stages.py"),
         "poll": _start("poll_feeds_1000.py"),
         "timeline": _start("cpu_timeline.py"),
+        "keep_alive": _start("keep_alive.py"),
     }
     outputs = {name: _finish(proc) for name, proc in procs.items()}
 
@@ -78,6 +79,14 @@ def test_benches_run_quick_and_print_their_tables():
     timeline = outputs["timeline"]
     assert "# CPU of wiredesk run --once over 12 pages" in timeline
     assert "run " in timeline and "cores busy over" in timeline
+
+    kept = outputs["keep_alive"]
+    assert (
+        "| scheme | fetching | wall ms a page | CPU ms a page | connections (last round) |" in kept
+    )
+    # 20 pages: a connection each, or the two the per-host limit allows, kept
+    http_rows = [line for line in kept.splitlines() if line.startswith("| http |")]
+    assert [row.rsplit("|", 2)[-2].strip() for row in http_rows] == ["20", "2"], kept
 
     poll = outputs["poll"]
     assert "| mode | seconds (median) | spread | entries | feeds/s |" in poll

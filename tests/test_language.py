@@ -76,3 +76,33 @@ def test_script_counts_equal_a_count_of_every_letter(text: str) -> None:
         if ch.isalpha() and (script := _script_of(ch)):
             expected[script] = expected.get(script, 0) + 1
     assert script_counts(text) == expected
+
+
+def test_the_model_read_from_the_table_cache_answers_as_py3langid_loads_it(
+    tmp_path, monkeypatch
+) -> None:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from wiredesk.transforms.enrich import language
+
+    monkeypatch.setenv("WIREDESK_CACHE_DIR", str(tmp_path))
+    reference = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    texts = [
+        "The quick brown fox jumps over the lazy dog.",
+        "Der schnelle braune Fuchs springt über den faulen Hund.",
+        "Le renard brun rapide saute par-dessus le chien paresseux.",
+        "El rápido zorro marrón salta sobre el perro perezoso.",
+        "Быстрая коричневая лиса перепрыгивает через ленивую собаку.",
+        "الثعلب البني السريع يقفز فوق الكلب الكسول",
+        "तेज़ भूरी लोमड़ी आलसी कुत्ते के ऊपर कूदती है",
+        "Szybki brązowy lis przeskakuje nad leniwym psem.",
+        "",
+    ]
+    try:
+        for _ in ("built and stored", "read back"):
+            language._identifier.cache_clear()
+            identifier = language._identifier()
+            assert [identifier.classify(t) for t in texts] == [reference.classify(t) for t in texts]
+            assert [p.name.split("-")[:2] for p in tmp_path.iterdir()] == [["langid", "model"]]
+    finally:
+        language._identifier.cache_clear()

@@ -26,9 +26,11 @@ import functools
 import re
 import string
 import unicodedata
+from pathlib import Path
 from typing import Any
 
 from wiredesk.transforms.common.langcodes import normalize_language
+from wiredesk.transforms.common.table_cache import cached_table
 
 __all__ = [
     "warm",
@@ -123,9 +125,61 @@ def warm() -> None:
 
 @functools.lru_cache(maxsize=1)
 def _identifier() -> Any:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    """py3langid's identifier, its model read from the table cache when it can be.
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    py3langid ships its model LZMA-compressed: 0.36 s of CPU to load, paid by every
+    extraction process's warm-up (the forkserver's, on the path to the first extracted
+    page) and every SDK process on a managed runner. The model's arrays, stored as plain
+    bytes with the table cache (``table_cache``, keyed by the model file and py3langid's
+    loading code), read back in ~0.04 s. The identifier is built from the same arrays
+    either way (``tests/test_language.py`` compares its answers).
+    """
+    from py3langid import langid, modelio
+
+    try:
+        model_file = langid.MODEL_DIR / langid.MODEL_FILE
+        inputs = [model_file, Path(modelio.__file__), Path(langid.__file__), Path(__file__)]
+        packed = cached_table(
+            "langid-model", functools.partial(_packed_model, model_file), inputs=inputs
+        )
+        ptc, pc, classes, nextmove, row, output = (_unpacked(part) for part in packed)
+        return langid.LanguageIdentifier(
+            ptc, pc, classes, nextmove, output, norm_probs=True, tk_row=row
+        )
+    except (AttributeError, TypeError, ValueError, OSError):  # another py3langid: its own way
+        return langid.LanguageIdentifier.from_model_file(langid.MODEL_FILE, norm_probs=True)
+
+
+def _packed_model(model_file: Path) -> tuple[Any, ...]:
+    """py3langid's model as marshal-able data: each array as (kind, type, shape, bytes)."""
+    from py3langid.modelio import load_model
+
+    return tuple(_packed(part) for part in load_model(model_file))
+
+
+def _packed(part: Any) -> Any:
+    import array
+
+    import numpy as np
+
+    if isinstance(part, np.ndarray):
+        return ("ndarray", part.dtype.str, part.shape, part.tobytes())
+    if isinstance(part, array.array):
+        return ("array", part.typecode, (len(part),), part.tobytes())
+    return part  # lists of plain values
+
+
+def _unpacked(part: Any) -> Any:
+    import array
+
+    import numpy as np
+
+    if not isinstance(part, tuple):
+        return part
+    kind, kind_type, shape, data = part
+    if kind == "ndarray":
+        return np.frombuffer(data, dtype=kind_type).reshape(shape)
+    return array.array(kind_type, data)
 
 
 def _by_script(counts: dict[str, int], config: LanguageConfig) -> str | None:

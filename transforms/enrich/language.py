@@ -131,7 +131,7 @@ def _identifier() -> Any:
     extraction process's warm-up (the forkserver's, on the path to the first extracted
     page) and every SDK process on a managed runner. The model's arrays, stored as plain
     bytes with the table cache (``table_cache``, keyed by the model file and py3langid's
-    loading code), read back in ~0.04 s. The identifier is built from the same arrays
+    loading code), read back in ~0.05 s. The identifier is built from the same arrays
     either way (``tests/test_language.py`` compares its answers).
     """
     from py3langid import langid, modelio

@@ -79,7 +79,7 @@ class IdleConnections(Generic[_Conn]):
         self._total = max(1, total)
         self._clock = clock
         self._lock = threading.Lock()
-        # key -> [(idle since, connection)], oldest first; the dict keeps keys by age too.
+        # key -> [(idle since, connection)], oldest first
         self._idle: dict[Hashable, list[tuple[float, _Conn]]] = {}
         self._count = 0
 

@@ -212,3 +212,29 @@ def test_a_tls_connection_serves_only_the_name_its_certificate_was_checked_for(
         other = fetcher.fetch_page(f"https://other.test:{outlet.port}/0")
         assert other.reason == "tls_error", other
         assert len(outlet.requests) == 2
+
+
+def test_bytes_past_the_end_of_an_answer_are_never_read_as_the_next_answer() -> None:
+    """An outlet that sends a forged second answer after the one asked for: it never
+    becomes the next page, whether the connection is then found readable while idle
+    (closed) or reused and closed by the outlet (asked again on a new one)."""
+    smuggled = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 15\r\n\r\n<p>forged</p>\r\n"
+    )
+
+    def overlong(request: Request, writer: Writer) -> Response | None:
+        body = PAGE.encode()
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {len(body)}\r\n\r\n"
+        writer.raw(head.encode() + body + smuggled)
+        request.stopping.wait(0.3)  # keep the connection open a while, then close it
+        return None
+
+    routes = {"/long": overlong, "/next": (200, HTML, PAGE)}
+    with FakeOutlet(routes, host="127.0.0.2", keep_alive=True) as outlet:
+        fetcher = fetcher_for(outlet.host)
+        first = fetcher.fetch_page(outlet.url("/long"))
+        assert first.ok and first.text == PAGE
+        second = fetcher.fetch_page(outlet.url("/next"))
+        assert second.ok and second.text == PAGE, second
+        assert outlet.hits["/next"] == 1
+        assert len(connections(outlet)) == 2

@@ -96,6 +96,11 @@ class RunSummary:
             f"{c(metrics.DUPLICATES_ROWS_WRITTEN)}, rejects {c(metrics.REJECTS_ROWS_WRITTEN)} "
             f"({c(metrics.FILES_VERIFIED)} files verified)",
         ]
+        if opened := c(metrics.HTTP_CONNECTIONS_OPENED):
+            out.append(
+                f"  HTTP connections opened {opened}, requests on kept connections "
+                f"{c(metrics.HTTP_REQUESTS_ON_KEPT_CONNECTIONS)}"
+            )
         skipped = {
             reason: c(metrics.entries_skipped(reason))
             for reason in sorted(metrics.SKIP_REASONS)

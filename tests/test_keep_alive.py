@@ -238,3 +238,45 @@ def test_bytes_past_the_end_of_an_answer_are_never_read_as_the_next_answer() -> 
         assert second.ok and second.text == PAGE, second
         assert outlet.hits["/next"] == 1
         assert len(connections(outlet)) == 2
+
+
+def test_the_fetcher_counts_connections_opened_and_requests_on_kept_ones() -> None:
+    with FakeOutlet(pages(4), host="127.0.0.2", keep_alive=True) as outlet:
+        fetcher = fetcher_for(outlet.host)
+        assert all(fetcher.fetch_page(outlet.url(f"/{i}")).ok for i in range(4))
+        counts = fetcher.connection_counts()
+        assert (counts.opened, counts.reused) == (1, 3)
+
+
+def test_fetch_article_reports_the_connection_counts_as_beam_counters() -> None:
+    import apache_beam as beam
+    from apache_beam.metrics.metric import MetricsFilter
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    from wiredesk.schemas.records import FeedEntry
+    from wiredesk.transforms.common.metrics import (
+        HTTP_CONNECTIONS_OPENED,
+        HTTP_REQUESTS_ON_KEPT_CONNECTIONS,
+        NAMESPACE,
+    )
+    from wiredesk.transforms.fetch.stage import FetchArticle
+    from wiredesk.transforms.fetch.stage_fetcher import FetchSettings
+
+    with FakeOutlet(pages(30), host="127.0.0.2", keep_alive=True) as outlet:
+        entries = [
+            FeedEntry(url=outlet.url(f"/{i}"), feed_url=outlet.url("/feed"), url_key=str(i))
+            for i in range(30)
+        ]
+        settings = FetchSettings(allowed_hosts=frozenset({outlet.host}), respect_robots=False)
+        pipeline = beam.Pipeline(runner=FnApiRunner())
+        _ = pipeline | beam.Create(entries) | FetchArticle(settings=settings)
+        result = pipeline.run()
+        result.wait_until_finish()
+        counters = {
+            c.key.metric.name: c.committed
+            for c in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
+        }
+    opened = counters[HTTP_CONNECTIONS_OPENED]
+    assert 1 <= opened <= 2  # the per-host limit: at most two at once
+    assert opened + counters[HTTP_REQUESTS_ON_KEPT_CONNECTIONS] == 30
+    assert len(connections(outlet)) == opened

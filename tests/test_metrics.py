@@ -44,11 +44,19 @@ def test_the_run_summary_reads_counters_by_their_names() -> None:
             metrics.ENTRIES_SKIPPED_UNUSABLE: 2,
             metrics.rejected_total("fetch", RejectReason.http(404)): 4,
             metrics.ARTICLES_ROWS_WRITTEN: 5,
+            metrics.HTTP_CONNECTIONS_OPENED: 6,
+            metrics.HTTP_REQUESTS_ON_KEPT_CONNECTIONS: 40,
         },
     )
     text = "\n".join(summary.lines())
+    assert "HTTP connections opened 6, requests on kept connections 40" in text
     assert "feeds polled 3 (not modified 1, rejected 0)" in text
     assert "entries listed 7" in text
     assert "past the entry limit (one reject row per feed) 2" in text
     assert "rejects by stage/reason: fetch_http_404 4" in text
     assert "written: articles 5" in text
+
+
+def test_a_run_without_http_has_no_connection_line() -> None:
+    summary = RunSummary(run_id="r1", seconds=1.0, counters={metrics.ARTICLES_ROWS_WRITTEN: 1})
+    assert not any("HTTP connections" in line for line in summary.lines())

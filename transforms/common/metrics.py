@@ -57,6 +57,10 @@ WIRE_FILES_READ = "wire_files_read"
 WIRE_ITEMS_LISTED = "wire_items_listed"
 WIRE_ITEMS_PASSED = "wire_items_passed"
 PAGES_FETCHED = "pages_fetched"
+# Connections the fetchers opened, and requests (pages, feeds, robots.txt) that went over
+# a connection kept from an earlier one (transforms/fetch/keepalive.py).
+HTTP_CONNECTIONS_OPENED = "http_connections_opened"
+HTTP_REQUESTS_ON_KEPT_CONNECTIONS = "http_requests_on_kept_connections"
 PAGES_EXTRACTED = "pages_extracted"
 # Where ExtractText's one pass over a page ran: the local pool, or the DoFn's own process.
 PAGES_PROCESSED_IN_POOL = "pages_processed_in_pool"

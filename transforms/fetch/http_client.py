@@ -70,6 +70,7 @@ from wiredesk.transforms.fetch.robots import RobotsCache
 
 __all__ = [
     "DEFAULT_USER_AGENT",
+    "ConnectionCounts",
     "FetchConfig",
     "FetchResult",
     "Resolver",
@@ -172,6 +173,15 @@ class FetchResult:
             reason=self.reason or "unknown",
             detail=self.detail,
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectionCounts:
+    """What a fetcher did with connections: ``opened`` new ones, and ``reused`` a kept one
+    for that many requests."""
+
+    opened: int = 0
+    reused: int = 0
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -357,6 +367,8 @@ class SafeFetcher:
         self._ssl_context = ssl.create_default_context()
         if self.config.ca_file:
             self._ssl_context.load_verify_locations(cafile=self.config.ca_file)
+        self._counts_lock = threading.Lock()
+        self._counts = ConnectionCounts()
         self._idle: IdleConnections[urllib3.connection.HTTPConnection] = IdleConnections(
             max_idle_s=self.config.keep_alive_s,
             per_key=self.config.per_host_concurrency,
@@ -442,6 +454,17 @@ class SafeFetcher:
     def close(self) -> None:
         self._dns_pool.shutdown(wait=False, cancel_futures=True)
         self._idle.close()
+
+    def connection_counts(self) -> ConnectionCounts:
+        """Connections opened and requests sent on kept ones, since this fetcher was made."""
+        with self._counts_lock:
+            return self._counts
+
+    def _count(self, *, opened: int = 0, reused: int = 0) -> None:
+        with self._counts_lock:
+            self._counts = ConnectionCounts(
+                opened=self._counts.opened + opened, reused=self._counts.reused + reused
+            )
 
     # -- the pipeline of one fetch --------------------------------------------------
 
@@ -759,6 +782,7 @@ class SafeFetcher:
             watchdog.attach(idle.sock)
             outcome = self._kept_or_closed(idle, key, watchdog, ask)
             if not _closed_while_idle(outcome, watchdog):
+                self._count(reused=1)
                 return outcome
             # The server closed it as we reused it: ask once more, on a new connection.
         connect_timeout = max(0.001, min(self.config.connect_timeout, deadline - self._clock()))
@@ -795,6 +819,7 @@ class SafeFetcher:
         except BaseException:
             conn.close()
             raise
+        self._count(opened=1)
         return self._kept_or_closed(conn, key, watchdog, ask)
 
     def _kept_or_closed(

@@ -14,7 +14,13 @@ import threading
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.metrics import Metrics
 
+from wiredesk.transforms.common.metrics import (
+    HTTP_CONNECTIONS_OPENED,
+    HTTP_REQUESTS_ON_KEPT_CONNECTIONS,
+    NAMESPACE,
+)
 from wiredesk.transforms.fetch.concurrency import ThreadPoolMapper
 
 __all__ = ["FetchSettings", "FetchingDoFn"]
@@ -72,16 +78,21 @@ class FetchingDoFn(beam.DoFn):
     ``self._mapper`` (an order-preserving map over ``settings.concurrency`` threads).
     The fetcher is made at its first use: its TLS context costs ~30 ms, paid by
     every run's tail for stages that get nothing to fetch (a ``--warc`` run's).
+    At each bundle's end it counts the connections its fetcher opened and the requests
+    that went over kept ones (subclasses that finish bundles call ``super()``).
     """
 
     def __init__(self, settings: FetchSettings) -> None:
         super().__init__()
         self._settings = settings
+        self._opened = Metrics.counter(NAMESPACE, HTTP_CONNECTIONS_OPENED)
+        self._on_kept = Metrics.counter(NAMESPACE, HTTP_REQUESTS_ON_KEPT_CONNECTIONS)
 
     def setup(self) -> None:
         self._made: Any = None
         self._making = threading.Lock()
         self._mapper = ThreadPoolMapper(max_workers=self._settings.concurrency)
+        self._counted = (0, 0)  # (opened, reused) already reported
 
     @property
     def _fetcher(self) -> Any:
@@ -90,6 +101,15 @@ class FetchingDoFn(beam.DoFn):
                 if self._made is None:
                     self._made = self._settings.make_fetcher()
         return self._made
+
+    def finish_bundle(self) -> None:
+        if getattr(self, "_made", None) is None:
+            return
+        counts = self._made.connection_counts()
+        opened, reused = self._counted
+        self._opened.inc(counts.opened - opened)
+        self._on_kept.inc(counts.reused - reused)
+        self._counted = (counts.opened, counts.reused)
 
     def teardown(self) -> None:
         self._mapper.close()

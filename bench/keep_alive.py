@@ -18,7 +18,6 @@ handshake costs over a real network (one round trip for TCP, one or two more for
 from __future__ import annotations
 
 import argparse
-import http.server
 import os
 import resource
 import ssl
@@ -33,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from wiredesk.loopback import KeptConnectionHandler, KeptConnectionServer  # noqa: E402
 from wiredesk.transforms.fetch.http_client import FetchConfig, SafeFetcher  # noqa: E402
 
 HOST = "127.0.0.61"
@@ -49,13 +49,7 @@ def _serve(cert: str, key: str, ready: str) -> None:
     accepted = {"tls": 0, "plain": 0}
     lock = threading.Lock()
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # as real servers do on kept connections
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            return
-
+    class Handler(KeptConnectionHandler):
         def setup(self) -> None:
             super().setup()
             with lock:
@@ -72,17 +66,17 @@ def _serve(cert: str, key: str, ready: str) -> None:
             self.end_headers()
             self.wfile.write(body)
 
-    class Server(http.server.ThreadingHTTPServer):
-        daemon_threads = True
+    class Server(KeptConnectionServer):
+        kind: str
 
     tls = Server((HOST, 0), Handler)
-    tls.kind = "tls"  # type: ignore[attr-defined]
+    tls.kind = "tls"
     if cert:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
         tls.socket = context.wrap_socket(tls.socket, server_side=True)
     plain = Server((HOST, 0), Handler)
-    plain.kind = "plain"  # type: ignore[attr-defined]
+    plain.kind = "plain"
     for server in (tls, plain):
         threading.Thread(target=server.serve_forever, daemon=True).start()
     Path(ready).write_text(f"{tls.server_address[1]} {plain.server_address[1]}")

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["LoopbackOutlet", "Route"]
+__all__ = ["KeptConnectionHandler", "KeptConnectionServer", "LoopbackOutlet", "Route"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,8 +41,23 @@ class Route:
         return '"' + hashlib.sha256(self.body).hexdigest()[:16] + '"'
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server: _Server
+class KeptConnectionServer(http.server.ThreadingHTTPServer):
+    """A thread per connection, each serving request after request until the client
+    leaves, as a real server does. Also the tests' and benches' fake servers' base."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that leaves a kept connection, or an answer it did not read, resets
+        # it while the handler waits for the next request: normal, and not worth a trace.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
+class KeptConnectionHandler(http.server.BaseHTTPRequestHandler):
+    """HTTP/1.1 (connections kept unless an answer says otherwise), quiet."""
+
     protocol_version = "HTTP/1.1"
     # As real servers do on kept connections: without it, an answer written as headers
     # then body waits for the client's delayed ACK of the headers (40 ms on Linux).
@@ -50,6 +65,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
         return  # keep test and demo output clean
+
+
+class _Handler(KeptConnectionHandler):
+    server: _Server
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         path = self.path.split("?", 1)[0]
@@ -90,16 +109,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(KeptConnectionServer):
     outlet: LoopbackOutlet
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that leaves a kept connection, or an answer it did not read, resets
-        # it while the handler waits for the next request: normal, and not worth a trace.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
 
 
 class LoopbackOutlet:

@@ -41,12 +41,12 @@ import http.server
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any
+
+from wiredesk.loopback import KeptConnectionHandler, KeptConnectionServer
 
 __all__ = [
     "FakeOutlet",
@@ -189,29 +189,14 @@ def _answer(route: Route, request: Request, writer: Writer) -> Response | None:
     return Response(status, headers, body)
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(KeptConnectionServer):
     block_on_close = False
     allow_reuse_address = True
     outlet: FakeOutlet
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that leaves a kept connection, or an answer it did not read, resets
-        # it while the handler waits for the next request: normal, and not worth a trace.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
 
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # As real servers do on kept connections: without it, an answer written as headers
-    # then body waits for the client's delayed ACK of the headers (40 ms on Linux).
-    disable_nagle_algorithm = True
+class _Handler(KeptConnectionHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: object) -> None:  # quiet tests
-        pass
 
     def do_GET(self) -> None:
         self.server.outlet._handle(self)

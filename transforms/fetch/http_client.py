@@ -769,10 +769,7 @@ class SafeFetcher:
             conn.timeout = max(0.001, deadline - self._clock())
             return self._request(conn, target, ip, headers, max_bytes, truncate, watchdog)
 
-        idle = self._idle.take(key)
-        if idle is not None and idle.sock is None:  # not connected after all
-            idle.close()
-            idle = None
+        idle = self._idle.take(key)  # only a connected one (its socket polled idle)
         if idle is not None and idle.sock is not None:
             # As a new connection would be: sending bounded as connecting is, and the
             # deadline's watchdog on this socket.

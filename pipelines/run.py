@@ -26,6 +26,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from wiredesk.pipelines.dofn_specs import remember_dofn_specs
 from wiredesk.pipelines.graph import build_graph
 from wiredesk.pipelines.options import RunConfig, ViewCachingOptions, is_local_runner
 from wiredesk.pipelines.placement import LOCAL_RUNNERS
@@ -262,6 +263,7 @@ def run_cycle(
 ) -> RunSummary:
     """One complete batch run of the graph (``--once``, or one local streaming cycle)."""
     options = ViewCachingOptions(without_construction_type_check(beam_args))
+    remember_dofn_specs()
     started = time.monotonic()
     pipeline = beam.Pipeline(runner=_runner_for(options), options=options)
     build_graph(pipeline, config, feeds)

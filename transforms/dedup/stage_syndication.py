@@ -39,6 +39,7 @@ from wiredesk.transforms.common.metrics import (
     NAMESPACE,
     OutletNames,
 )
+from wiredesk.transforms.common.stage_gather import GatherAll
 from wiredesk.transforms.dedup.signatures import Sketch, sketch_text
 from wiredesk.transforms.dedup.syndication import (
     Assignment,
@@ -284,7 +285,7 @@ class DetectSyndication(beam.PTransform):
         clustered = (
             articles
             | "Sign" >> beam.ParDo(_SignFn())
-            | "Gather" >> beam.combiners.ToList()
+            | "Gather" >> GatherAll()
             | "Cluster"
             >> beam.ParDo(
                 _AssignFn(today=self._today, horizon_days=self._horizon_days),

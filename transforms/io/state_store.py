@@ -34,6 +34,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from wiredesk.transforms.common.metrics import NAMESPACE
+from wiredesk.transforms.common.stage_gather import GatherAll
 from wiredesk.transforms.io.parquet_read import (
     UNREADABLE_FILES,
     UnreadableFile,
@@ -222,7 +223,7 @@ class WriteState(beam.PTransform):
             after = rows.pipeline | "Nothing" >> beam.Create([])
         return (
             rows
-            | "Collect" >> beam.combiners.ToList()
+            | "Collect" >> GatherAll()
             | "Write"
             >> beam.ParDo(
                 _WriteStateFile(output=self._output, kind=self._kind, run_id=self._run_id),

@@ -30,6 +30,7 @@ from wiredesk.pipelines.dofn_specs import remember_dofn_specs
 from wiredesk.pipelines.graph import build_graph
 from wiredesk.pipelines.options import RunConfig, ViewCachingOptions, is_local_runner
 from wiredesk.pipelines.placement import LOCAL_RUNNERS
+from wiredesk.pipelines.quick_sampler import use_quick_stop_sampler
 from wiredesk.pipelines.writer_lease import (
     check_no_other_writer,
     is_dry_run,
@@ -240,6 +241,7 @@ def _runner_for(options: PipelineOptions) -> Any:
     if runner in LOCAL_RUNNERS:
         from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
+        use_quick_stop_sampler()  # its bundles run in this process
         return FnApiRunner()
     return None  # Beam resolves --runner itself
 

@@ -396,17 +396,30 @@ def test_one_url_twice_gets_one_assignment_for_its_last_fetched_copy(texts: list
 # -- the core's bucket store and links (pure) -----------------------------------------------
 
 
-def test_bucket_store_finds_what_a_dict_finds_across_merges() -> None:
-    rng = np.random.default_rng(3)
-    store = _BandStore()
-    truth: dict[int, list[int]] = {}
-    pool = rng.integers(0, 2**63, size=30_000, dtype=np.uint64) * np.uint64(2)
-    for entry in range(3_000):
-        keys = pool[rng.integers(0, len(pool), size=44)]
-        store.add(entry, keys)
+class _StoreAndTruth:
+    """A _BandStore and a plain dict fed the same random additions (even keys drawn
+    from a pool, so that odd keys are never added)."""
+
+    def __init__(self, seed: int, pool_size: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.store = _BandStore()
+        self.truth: dict[int, list[int]] = {}
+        self.pool = self.rng.integers(0, 2**63, size=pool_size, dtype=np.uint64) * np.uint64(2)
+
+    def add(self, entry: int, n_keys: int) -> np.ndarray:
+        keys = self.pool[self.rng.integers(0, len(self.pool), size=n_keys)]
+        self.store.add(entry, keys)
         for k in keys.tolist():
-            truth.setdefault(k, []).append(entry)
-    assert len(store.keys) > 0 and store.pending  # both the merged array and recent adds
+            self.truth.setdefault(k, []).append(entry)
+        return keys
+
+
+def test_bucket_store_finds_what_a_dict_finds_across_merges() -> None:
+    fed = _StoreAndTruth(3, pool_size=30_000)
+    rng, store, truth, pool = fed.rng, fed.store, fed.truth, fed.pool
+    for entry in range(3_000):
+        fed.add(entry, 44)
+    assert len(store.keys) > 0 and store.n_pending  # both the merged array and recent adds
     for _ in range(300):
         q = np.unique(
             np.concatenate(
@@ -422,6 +435,29 @@ def test_bucket_store_finds_what_a_dict_finds_across_merges() -> None:
     assert sorted(store.query(twice).tolist()) == sorted(
         e for k in pool[:3].tolist() for e in truth.get(k, ())
     )
+
+
+def test_bucket_store_keeps_insertion_order_whether_adds_meet_lookups_or_not() -> None:
+    # Additions wait as arrays until a lookup files them under their keys or a merge
+    # takes them whole; either way each bucket lists its entries in the order added,
+    # and every lookup finds what a dict would.
+    fed = _StoreAndTruth(7, pool_size=4_000)
+    rng, store, truth, pool = fed.rng, fed.store, fed.truth, fed.pool
+    for entry in range(2_500):
+        if entry % 10 == 0:  # a key twice in one addition counts twice, as before
+            twice = fed.pool[entry : entry + 1]
+            store.add(entry, np.concatenate([twice, twice]))
+            truth.setdefault(int(twice[0]), []).extend([entry, entry])
+        else:
+            fed.add(entry, 40)
+        if rng.random() < 0.3:  # lookups between some additions only
+            q = pool[rng.integers(0, len(pool), size=30)]
+            want = [e for k in set(q.tolist()) for e in truth.get(k, ())]
+            assert sorted(store.query(q).tolist()) == sorted(want)
+    store._merge()
+    assert not store.pending and not store.unfiled and store.n_pending == 0
+    for k, entries in truth.items():
+        assert store.vals[store.keys == np.uint64(k)].tolist() == entries
 
 
 def test_copies_match_when_full_buckets_are_skipped(texts: list[str]) -> None:

@@ -496,9 +496,13 @@ class _BandStore:
     A lookup reads the directory slot of each key and scans its few neighbours
     (about four: the directory has one slot per four keys), so it costs the same at
     10k and at 200k stories; a binary search over millions of keys would cost a
-    cache miss per level. Additions go to the dict and are merged into the array
-    (an O(n) sorted insert) when the dict passes an eighth of it, so adding is
-    amortized O(1) and memory stays flat.
+    cache miss per level. Additions are merged into the array (an O(n) sorted insert)
+    when they pass an eighth of it, so adding is amortized O(1) and memory stays flat.
+
+    An addition is only kept as its key array at first, and filed under its keys in the
+    dict when a lookup needs it: most additions never meet a lookup before they are
+    merged (an index restored from ``OUT/_state``, the copies a batch run files for the
+    next run), and a merge takes them as arrays without a Python step per key.
     """
 
     def __init__(self) -> None:
@@ -506,25 +510,45 @@ class _BandStore:
         self.vals: U32 = np.zeros(0, dtype=np.uint32)
         self.shift = np.uint64(63)
         self.directory: npt.NDArray[np.int64] = np.zeros(3, dtype=np.int64)
-        self.pending: dict[int, list[int]] = {}
-        self.n_pending = 0
+        self.pending: dict[int, list[int]] = {}  # filed: key -> entries, oldest first
+        self.unfiled: list[tuple[int, U64]] = []  # (entry, keys), newer than ``pending``
+        self.n_pending = 0  # keys in both
 
     def add(self, entry: int, keys: U64) -> None:
-        for k in keys.tolist():
-            self.pending.setdefault(k, []).append(entry)
+        self.unfiled.append((entry, keys))
         self.n_pending += len(keys)
         if self.n_pending > max(8192, len(self.keys) // 8):
             self._merge()
 
+    def _file(self) -> None:
+        for entry, keys in self.unfiled:
+            for k in keys.tolist():
+                self.pending.setdefault(k, []).append(entry)
+        self.unfiled = []
+
     def _merge(self) -> None:
-        if not self.pending:
+        if not self.n_pending:
             return
-        pk = np.fromiter(
-            (k for k, v in self.pending.items() for _ in v), dtype=np.uint64, count=self.n_pending
+        # Oldest first (the dict, then the arrays in the order added): the stable sort
+        # keeps each bucket's entries in insertion order.
+        filed = sum(len(v) for v in self.pending.values())
+        pk = np.concatenate(
+            [
+                np.fromiter(
+                    (k for k, v in self.pending.items() for _ in v), dtype=np.uint64, count=filed
+                ),
+                *(keys.astype(np.uint64, copy=False) for _e, keys in self.unfiled),
+            ]
         )
-        pv = np.fromiter(
-            (e for v in self.pending.values() for e in v), dtype=np.uint32, count=self.n_pending
+        pv = np.concatenate(
+            [
+                np.fromiter(
+                    (e for v in self.pending.values() for e in v), dtype=np.uint32, count=filed
+                ),
+                *(np.full(len(keys), e, dtype=np.uint32) for e, keys in self.unfiled),
+            ]
         )
+        self.unfiled = []
         order = np.argsort(pk, kind="stable")
         pk, pv = pk[order], pv[order]
         at = np.searchsorted(self.keys, pk, side="right")  # after equal keys: insertion order
@@ -546,6 +570,7 @@ class _BandStore:
         # A bucket counts once, even when two ledes hash alike. Sorted like np.unique,
         # whose fixed cost (~25 us) was most of a query on a few dozen keys.
         keys = np.array(sorted(set(keys.tolist())), dtype=np.uint64)
+        self._file()
         if len(self.keys) and len(keys):
             slot = (keys >> self.shift).astype(np.int64)
             lo, hi = self.directory[slot], self.directory[slot + 1]

@@ -14,7 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wiredesk.transforms.dedup.signatures import Sketch, SketchError, band_keys, sketch_text
+from wiredesk.transforms.dedup.signatures import (
+    LshConfig,
+    Sketch,
+    SketchError,
+    band_keys,
+    filed_band_keys,
+    sketch_text,
+)
 from wiredesk.transforms.dedup.syndication import compare_sketches
 from wiredesk.transforms.dedup.textnorm import body_paragraphs, body_tokens, fold_house_style
 
@@ -201,3 +208,19 @@ def test_minhash_in_blocks_equals_the_whole_matrix(values: list[int], perms: int
             matrix = shingles[:, None] * hasher.a[None, :] + hasher.b[None, :]
         expected = (matrix.min(axis=0) >> np.uint64(32)).astype(np.uint32)
     assert (hasher(shingles) == expected).all()
+
+
+def test_keys_hashed_together_are_each_sketchs_own_keys():
+    # Every layout the fixtures give (scripts, paragraph counts, long and short bodies),
+    # an empty sketch, and sketches filed for an index; one hashing pass for all.
+    texts = [d["text"] for d in _docs()]
+    texts += ["", "Too short.", "東京で大きな地震があった。" * 40, "Москва. " + "Слово " * 200]
+    sketches = [sketch_text(text=t) for t in texts]
+    sketches += [s.filed() for s in sketches]
+    layouts = {(s.script, len(s.minhash), len(s.head_minhash)) for s in sketches}
+    assert len(layouts) >= 6 and any(s.is_empty for s in sketches)
+    for lsh in (LshConfig(), LshConfig(body_bands=16, body_rows=4, head_bands=2, head_rows=3)):
+        together = filed_band_keys(sketches, lsh)
+        for sketch, keys in zip(sketches, together, strict=True):
+            assert keys.dtype.name == "uint64"
+            assert keys.tolist() == band_keys(sketch, lsh).tolist()

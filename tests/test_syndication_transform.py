@@ -28,6 +28,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from wiredesk.schemas.records import Article
 from wiredesk.transforms.common.metrics import NAMESPACE
+from wiredesk.transforms.dedup import syndication as syndication_core
 from wiredesk.transforms.dedup.signatures import sketch_text
 from wiredesk.transforms.dedup.stage_syndication import (
     DetectSyndication,
@@ -275,6 +276,26 @@ def test_state_rows_restore_the_first_runs_stories(run1: Any) -> None:
     )
     bad = SyndicationIndex.from_rows([*rows, {"story_id": "x", "day": TODAY, "sketch": b"junk"}])
     assert bad.rejected_rows == 1
+
+
+def test_a_restored_index_is_the_index_filed_copy_by_copy(
+    texts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # from_rows hashes restored copies in chunks; the index must be the one that filing
+    # each copy on its own (with its own keys) gives: entries, buckets and their order.
+    monkeypatch.setattr(syndication_core, "_RESTORE_CHUNK", 4)  # several chunks
+    one_by_one = SyndicationIndex()
+    for n in range(3 * len(texts)):
+        text = texts[n % len(texts)] if n % 3 else _chrome(texts[n % len(texts)])
+        one_by_one.add(f"st_{n % 7}", sketch_text(text=text), TODAY - dt.timedelta(days=n % 5))
+    rows = one_by_one.to_rows()
+    assert len(rows) > 3 * 4
+    restored = SyndicationIndex.from_rows(rows)
+    assert restored.to_rows() == rows
+    restored._bands._merge()
+    one_by_one._bands._merge()
+    assert restored._bands.keys.tolist() == one_by_one._bands.keys.tolist()
+    assert restored._bands.vals.tolist() == one_by_one._bands.vals.tolist()
 
 
 def test_a_later_run_joins_restored_stories_and_keeps_only_its_new_rows(run2: Any) -> None:

@@ -33,6 +33,7 @@ import dataclasses
 import hashlib
 import struct
 import zlib
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +46,7 @@ __all__ = [
     "Sketch",
     "SketchError",
     "band_keys",
+    "filed_band_keys",
     "sketch_text",
     "sketch_tokens",
 ]
@@ -430,14 +432,15 @@ def _band_salts(family: int, bands: int, rows: int, script: int) -> U64:
 
 def _family_keys(values: U32, bands: int, rows: int, salts: U64) -> U64:
     """One key per band: the band's ``rows`` values, packed two to a uint64 word and
-    folded through the mixer with the band's salt (a few numpy calls per family)."""
-    m = values[: bands * rows].astype(np.uint64).reshape(bands, rows)
+    folded through the mixer with the band's salt (a few numpy calls per family).
+    ``values`` may hold one sketch's values per row: then so does the result."""
+    m = values[..., : bands * rows].astype(np.uint64).reshape(*values.shape[:-1], bands, rows)
     acc = salts
     with np.errstate(over="ignore"):
         for j in range(0, rows, 2):
-            word = m[:, j] << np.uint64(32)
+            word = m[..., j] << np.uint64(32)
             if j + 1 < rows:
-                word = word | m[:, j + 1]
+                word = word | m[..., j + 1]
             acc = _mix(acc ^ word)
     return acc
 
@@ -457,15 +460,50 @@ def band_keys(sketch: Sketch, lsh: LshConfig = DEFAULT_LSH_CONFIG, *, lookup: bo
     """
     if sketch.is_empty:
         return np.zeros(0, dtype=np.uint64)
-    script = _SCRIPTS.index(sketch.script)
+    keys: U64 = _layout_keys(
+        sketch.minhash_array()[None, :],
+        sketch.head_array()[None, :],
+        _SCRIPTS.index(sketch.script),
+        lsh,
+        lookup=lookup,
+    )[0]
+    return keys
+
+
+def filed_band_keys(sketches: Sequence[Sketch], lsh: LshConfig = DEFAULT_LSH_CONFIG) -> list[U64]:
+    """``band_keys(s, lsh)`` of each sketch, computed together for sketches of one layout
+    (script and signature lengths): an index restored from thousands of rows hashes
+    them in a few numpy calls instead of a few per sketch."""
+    out: list[U64] = [np.zeros(0, dtype=np.uint64)] * len(sketches)
+    layouts: dict[tuple[str, int, int], list[int]] = {}
+    for i, sketch in enumerate(sketches):
+        if not sketch.is_empty:
+            layout = (sketch.script, len(sketch.minhash), len(sketch.head_minhash))
+            layouts.setdefault(layout, []).append(i)
+    for (script, _body, _heads), members in layouts.items():
+        body = np.frombuffer(b"".join(sketches[i].minhash for i in members), dtype="<u4")
+        heads = np.frombuffer(b"".join(sketches[i].head_minhash for i in members), dtype="<u4")
+        keys = _layout_keys(
+            body.reshape(len(members), -1),
+            heads.reshape(len(members), -1),
+            _SCRIPTS.index(script),
+            lsh,
+            lookup=False,
+        )
+        for i, row in zip(members, keys, strict=True):
+            out[i] = row
+    return out
+
+
+def _layout_keys(body: U32, heads: U32, script: int, lsh: LshConfig, *, lookup: bool) -> U64:
+    """The band keys of sketches of one layout, one sketch per row of ``body`` (their
+    MinHash values) and ``heads`` (their lede signatures): one row of keys each."""
     parts = []
-    body = sketch.minhash_array()
-    if lsh.body_bands and len(body) >= lsh.body_bands * lsh.body_rows:
+    if lsh.body_bands and body.shape[1] >= lsh.body_bands * lsh.body_rows:
         salts = _band_salts(1, lsh.body_bands, lsh.body_rows, script)
         parts.append(_family_keys(body, lsh.body_bands, lsh.body_rows, salts))
     per_head = lsh.head_bands * lsh.head_rows
-    heads = sketch.head_array()
-    n_heads = len(heads) // per_head if per_head else 0
+    n_heads = heads.shape[1] // per_head if per_head else 0
     if not lookup:
         n_heads = min(n_heads, DEFAULT_SKETCH_CONFIG.lede_lines)
     if n_heads:
@@ -475,11 +513,9 @@ def band_keys(sketch: Sketch, lsh: LshConfig = DEFAULT_LSH_CONFIG, *, lookup: bo
         salts = np.tile(_band_salts(2, lsh.head_bands, lsh.head_rows, script), n_heads)
         parts.append(
             _family_keys(
-                heads[: n_heads * per_head], lsh.head_bands * n_heads, lsh.head_rows, salts
+                heads[:, : n_heads * per_head], lsh.head_bands * n_heads, lsh.head_rows, salts
             )
         )
-    return (
-        np.concatenate(parts)
-        if len(parts) > 1
-        else (parts[0] if parts else np.zeros(0, dtype=np.uint64))
-    )
+    if not parts:
+        return np.zeros((body.shape[0], 0), dtype=np.uint64)
+    return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]

@@ -45,6 +45,7 @@ from wiredesk.transforms.dedup.signatures import (
     Sketch,
     SketchError,
     band_keys,
+    filed_band_keys,
 )
 
 __all__ = [
@@ -112,6 +113,10 @@ DEFAULT_HEAD_PERM = DEFAULT_SKETCH_CONFIG.head_perm
 U32 = npt.NDArray[np.uint32]
 U64 = npt.NDArray[np.uint64]
 
+
+# Restored copies hashed together at a time: enough for numpy to pay off, few enough
+# that their decoded sketches stay small beside the index.
+_RESTORE_CHUNK = 4096
 
 _LINK_MAGIC = b"WK"
 _LINK_FORMAT = 1
@@ -888,6 +893,8 @@ class SyndicationIndex:
         """Restore :meth:`to_rows` output. Undecodable rows are skipped and counted in
         ``rejected_rows`` (state written by another version must not stop a run)."""
         index = cls(config)
+        # Copies are filed in chunks, so that their bucket keys are hashed together.
+        chunk: list[tuple[str, Sketch, bytes, int]] = []
         for row in rows:
             try:
                 story_id = row["story_id"]
@@ -911,8 +918,22 @@ class SyndicationIndex:
             ):
                 index.rejected_rows += 1
                 continue
-            index._append(story_id, sketch, bytes(blob), day.toordinal())
+            chunk.append((story_id, sketch, bytes(blob), day.toordinal()))
+            if len(chunk) >= _RESTORE_CHUNK:
+                index._append_many(chunk)
+                chunk = []
+        index._append_many(chunk)
         return index
+
+    def _append_many(self, copies: Sequence[tuple[str, Sketch, bytes, int]]) -> None:
+        filed = [(sid, sketch.filed(), blob, day) for sid, sketch, blob, day in copies]
+        keys = filed_band_keys([sketch for _sid, sketch, _blob, _day in filed], self.config.lsh)
+        for (story_id, sketch, blob, day), original, its_keys in zip(
+            filed, copies, keys, strict=True
+        ):
+            if sketch is not original[1]:  # a longer form was persisted: keep the filed one
+                blob = sketch.to_bytes()
+            self._append(story_id, sketch, blob, day, its_keys)
 
     def nbytes(self) -> int:
         """Approximate bytes held (sketch blobs + bucket arrays + links), for capacity planning."""

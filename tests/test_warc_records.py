@@ -261,37 +261,43 @@ _INSERTS = [b"\r\n", b"Content-Length: -5\r\n", b"WARC-Type: response\r\n", b"\x
 _INSERTS += [b"Transfer-Encoding: chunked\r\n", b"Content-Encoding: gzip\r\n", b"WARC/1.0\r\n"]
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    gzipped=st.booleans(),
-    edits=st.lists(
-        st.tuples(
-            st.sampled_from(["flip", "cut", "insert", "end"]),
-            st.floats(0, 1, exclude_max=True),
-            st.integers(0, 255),
-        ),
-        min_size=1,
-        max_size=6,
-    ),
+# Damage to a WARC's bytes: (what, where as a share of the length, a byte value).
+_EDIT = st.tuples(
+    st.sampled_from(["flip", "cut", "insert", "end"]),
+    st.floats(0, 1, exclude_max=True),
+    st.integers(0, 255),
 )
-def test_no_damage_to_a_warc_makes_reading_it_raise(gzipped, edits):
+
+
+def _damaged(data: bytes, edits: list[tuple[str, float, int]]) -> bytes:
+    out = bytearray(data)
+    for op, where, value in edits:
+        at = int(where * len(out)) if out else 0
+        if op == "flip" and out:
+            out[at] = value
+        elif op == "cut":
+            del out[at : at + value + 1]
+        elif op == "insert":
+            out[at:at] = _INSERTS[value % len(_INSERTS)]
+        else:
+            del out[at:]
+    return bytes(out)
+
+
+def _responses_warc(*, gzipped: bool, sizes: list[int]) -> bytes:
     buffer = io.BytesIO()
     writer = WARCWriter(buffer, gzip=gzipped)
-    for n in range(2):
+    for n, size in enumerate(sizes):
         url = f"https://a.example/{n}"
-        writer.write_record(response_record(writer, url, fixture_html(PAGE)[:3000]))
-    data = bytearray(buffer.getvalue())
-    for op, where, value in edits:
-        at = int(where * len(data)) if data else 0
-        if op == "flip" and data:
-            data[at] = value
-        elif op == "cut":
-            del data[at : at + value + 1]
-        elif op == "insert":
-            data[at:at] = _INSERTS[value % len(_INSERTS)]
-        else:
-            del data[at:]
-    outcomes = list(read_warc(io.BytesIO(bytes(data)), source="damaged.warc"))
+        writer.write_record(response_record(writer, url, fixture_html(PAGE)[:size]))
+    return buffer.getvalue()
+
+
+@settings(max_examples=150, deadline=None)
+@given(gzipped=st.booleans(), edits=st.lists(_EDIT, min_size=1, max_size=6))
+def test_no_damage_to_a_warc_makes_reading_it_raise(gzipped, edits):
+    data = _damaged(_responses_warc(gzipped=gzipped, sizes=[3000, 3000]), edits)
+    outcomes = list(read_warc(io.BytesIO(data), source="damaged.warc"))
     assert all(o.kind in {"page", "skipped", "filtered", "reject"} for o in outcomes)
     assert all(o.reject is not None for o in outcomes if o.kind == "reject")
 
@@ -371,3 +377,60 @@ def test_a_header_line_of_megabytes_is_read_through(tmp_path, where):
     outcomes = _outcomes(path)
     assert [o.kind for o in outcomes] == ["page"]
     assert outcomes[0].page.body == page
+
+
+def _outcome_facts(outcomes):
+    # What a reader decides about each record; a reject's wording (an exception's
+    # class name) may differ between inflaters and is left out.
+    return [
+        (o.kind, o.record_type, o.reason, o.url_key, o.page.body if o.page else None)
+        for o in outcomes
+    ]
+
+
+@settings(max_examples=120, deadline=None)
+@given(gzipped=st.booleans(), edits=st.lists(_EDIT, max_size=4))
+def test_isa_l_reads_every_warc_as_zlib_does(gzipped, edits):
+    from warcio.bufferedreaders import DecompressingBufferedReader
+
+    from wiredesk.transforms.sources.warc_records import _LinearLineReader
+
+    data = _damaged(_responses_warc(gzipped=gzipped, sizes=[2000, 11000, 20000]), edits)
+    isa_l = list(read_warc(io.BytesIO(data), source="w.warc"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_LinearLineReader, "DECOMPRESSORS", DecompressingBufferedReader.DECOMPRESSORS)
+        with_zlib = list(read_warc(io.BytesIO(data), source="w.warc"))
+    assert _outcome_facts(isa_l) == _outcome_facts(with_zlib)
+    if not edits:
+        assert [o.kind for o in isa_l] == ["page", "page", "page"]
+
+
+@pytest.mark.parametrize("block", [1, 2, 7, 4096, 1 << 20])
+def test_isa_l_members_inflate_and_end_as_zlib_members_do(block):
+    import zlib
+
+    from wiredesk.transforms.sources.warc_records import _IsalGzipMember
+
+    rng = random.Random(block)
+    members = [gzip.compress(rng.randbytes(rng.randrange(0, 8_000)) * 3) for _ in range(4)]
+    data = b"".join(members) + b"trailing bytes"
+
+    def inflate(new):
+        out, rest = [], data
+        while rest.startswith(b"\x1f\x8b"):
+            decompressor, at = new(), 0
+            while at < len(rest) and not decompressor.unused_data:
+                out.append(decompressor.decompress(rest[at : at + block]))
+                at += block
+            rest = decompressor.unused_data + rest[at:]
+        return out, rest
+
+    got, rest = inflate(_IsalGzipMember)
+    want, want_rest = inflate(lambda: zlib.decompressobj(zlib.MAX_WBITS | 16))
+    assert b"".join(got) == b"".join(want) and rest == want_rest == b"trailing bytes"
+    for plain in (b"WARC/1.0\r\n", b"ab", b"\x1f"):
+        with pytest.raises(zlib.error):
+            zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(plain + b"\x00" * 20)
+        if plain != b"\x1f":
+            with pytest.raises(zlib.error):
+                _IsalGzipMember().decompress(plain)

@@ -298,6 +298,30 @@ def test_a_restored_index_is_the_index_filed_copy_by_copy(
     assert restored._bands.vals.tolist() == one_by_one._bands.vals.tolist()
 
 
+def test_copies_persisted_in_their_long_form_restore_as_their_filed_form(
+    texts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A row may hold a copy's whole sketch (every lede signature, not only the filed
+    # ones): restoring it keeps the filed form, with the filed form's buckets.
+    monkeypatch.setattr(syndication_core, "_RESTORE_CHUNK", 4)
+    sketches = [sketch_text(text=t) for t in texts]
+    assert any(s.filed() is not s for s in sketches)  # some are longer than filed
+
+    def rows(form: Any) -> list[dict[str, Any]]:
+        return [
+            {"story_id": f"st_{n}", "day": TODAY, "sketch": form(s).to_bytes()}
+            for n, s in enumerate(sketches)
+        ]
+
+    long_form = SyndicationIndex.from_rows(rows(lambda s: s))
+    filed_form = SyndicationIndex.from_rows(rows(lambda s: s.filed()))
+    assert long_form.to_rows() == filed_form.to_rows() == rows(lambda s: s.filed())
+    long_form._bands._merge()
+    filed_form._bands._merge()
+    assert long_form._bands.keys.tolist() == filed_form._bands.keys.tolist()
+    assert long_form._bands.vals.tolist() == filed_form._bands.vals.tolist()
+
+
 def test_a_later_run_joins_restored_stories_and_keeps_only_its_new_rows(run2: Any) -> None:
     restored, (canon, dups, new_rows, _m) = run2
     assert dups["copy.example/s0"] == (story_id_for("reuters.example/s0"), 1.0)

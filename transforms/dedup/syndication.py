@@ -926,13 +926,9 @@ class SyndicationIndex:
         return index
 
     def _append_many(self, copies: Sequence[tuple[str, Sketch, bytes, int]]) -> None:
-        filed = [(sid, sketch.filed(), blob, day) for sid, sketch, blob, day in copies]
-        keys = filed_band_keys([sketch for _sid, sketch, _blob, _day in filed], self.config.lsh)
-        for (story_id, sketch, blob, day), original, its_keys in zip(
-            filed, copies, keys, strict=True
-        ):
-            if sketch is not original[1]:  # a longer form was persisted: keep the filed one
-                blob = sketch.to_bytes()
+        # The keys of the form _append files (it keeps a copy's filed form).
+        keys = filed_band_keys([c[1].filed() for c in copies], self.config.lsh)
+        for (story_id, sketch, blob, day), its_keys in zip(copies, keys, strict=True):
             self._append(story_id, sketch, blob, day, its_keys)
 
     def nbytes(self) -> int:

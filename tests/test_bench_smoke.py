@@ -47,7 +47,7 @@ def _finish(proc: subprocess.Popen[str]) -> str:
 
 
 def test_benches_run_quick_and_print_their_tables():
-    # Started together: the five are mostly waiting (subprocess start-up, loopback I/O).
+    # Started together: the six are mostly waiting (subprocess start-up, loopback I/O).
     procs = {
         # A second configuration runs this same checkout through "@checkout=".
         "throughput": _start(
@@ -57,6 +57,7 @@ def test_benches_run_quick_and_print_their_tables():
         "poll": _start("poll_feeds_1000.py"),
         "timeline": _start("cpu_timeline.py"),
         "keep_alive": _start("keep_alive.py"),
+        "fetch_cpu": _start("fetch_cpu.py"),
     }
     outputs = {name: _finish(proc) for name, proc in procs.items()}
 
@@ -87,6 +88,10 @@ def test_benches_run_quick_and_print_their_tables():
     # 20 pages: a connection each, or the two the per-host limit allows, kept
     http_rows = [line for line in kept.splitlines() if line.startswith("| http |")]
     assert [row.rsplit("|", 2)[-2].strip() for row in http_rows] == ["20", "2"], kept
+
+    fetch_cpu = outputs["fetch_cpu"]
+    assert "| watchdog | user CPU | system CPU | wall |" in fetch_cpu
+    assert "| one deadline thread |" in fetch_cpu and "| a Timer per request |" in fetch_cpu
 
     poll = outputs["poll"]
     assert "| mode | seconds (median) | spread | entries | feeds/s |" in poll

@@ -43,7 +43,6 @@ Example (needs a reachable server, so not run as a doctest)::
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import dataclasses
 import datetime as dt
 import email.utils
@@ -67,6 +66,7 @@ from wiredesk.transforms.fetch.keepalive import IdleConnections
 from wiredesk.transforms.fetch.netguard import AddressPolicy, Target, UrlError, parse_host
 from wiredesk.transforms.fetch.politeness import Politeness, Refused
 from wiredesk.transforms.fetch.robots import RobotsCache
+from wiredesk.transforms.fetch.watchdog import Watchdog
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -211,44 +211,7 @@ def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> f
     return max(0.0, (when - now).total_seconds())
 
 
-class _Watchdog:
-    """Shuts a socket down at the deadline, which unblocks any recv/send on it."""
-
-    def __init__(self, seconds: float) -> None:
-        self.fired = False
-        self._lock = threading.Lock()
-        self._sock: socket.socket | None = None
-        self._timer = threading.Timer(max(0.0, seconds), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _shutdown(self) -> None:
-        if self._sock is not None:
-            with contextlib.suppress(OSError):  # already closed: nothing to unblock
-                self._sock.shutdown(socket.SHUT_RDWR)
-
-    def _fire(self) -> None:
-        with self._lock:
-            self.fired = True
-            self._shutdown()
-
-    def attach(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sock = sock
-            if self.fired:
-                self._shutdown()
-
-    def detach(self) -> None:
-        """Let go of the socket: firing later leaves it alone (it may serve another
-        request by then)."""
-        with self._lock:
-            self._sock = None
-
-    def cancel(self) -> None:
-        self._timer.cancel()
-
-
-def _closed_while_idle(outcome: _Response | _Failure, watchdog: _Watchdog) -> bool:
+def _closed_while_idle(outcome: _Response | _Failure, watchdog: Watchdog) -> bool:
     """Whether a request on a reused connection failed before any response: the server
     closed the connection while it was idle, so a new one may well succeed."""
     return (
@@ -259,7 +222,7 @@ def _closed_while_idle(outcome: _Response | _Failure, watchdog: _Watchdog) -> bo
     )
 
 
-def _open_socket(ip: str, port: int, timeout: float, watchdog: _Watchdog) -> socket.socket:
+def _open_socket(ip: str, port: int, timeout: float, watchdog: Watchdog) -> socket.socket:
     """Connect to exactly ``ip`` (a checked literal; no name lookup happens here)."""
     family = socket.AF_INET6 if ":" in ip else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -283,7 +246,7 @@ class _PinnedConnect:
 
     timeout: Any
 
-    def _pin(self, ip: str, port: int, watchdog: _Watchdog) -> None:
+    def _pin(self, ip: str, port: int, watchdog: Watchdog) -> None:
         self._pinned = (ip, port)
         self._watchdog = watchdog
 
@@ -297,13 +260,13 @@ class _PinnedConnect:
 
 
 class _PinnedHTTPConnection(_PinnedConnect, urllib3.connection.HTTPConnection):
-    def __init__(self, ip: str, port: int, *, watchdog: _Watchdog, **kw: Any) -> None:
+    def __init__(self, ip: str, port: int, *, watchdog: Watchdog, **kw: Any) -> None:
         super().__init__(ip, port, **kw)
         self._pin(ip, port, watchdog)
 
 
 class _PinnedHTTPSConnection(_PinnedConnect, urllib3.connection.HTTPSConnection):
-    def __init__(self, ip: str, port: int, *, watchdog: _Watchdog, **kw: Any) -> None:
+    def __init__(self, ip: str, port: int, *, watchdog: Watchdog, **kw: Any) -> None:
         super().__init__(ip, port, **kw)
         self._pin(ip, port, watchdog)
 
@@ -738,7 +701,7 @@ class SafeFetcher:
             left = deadline - self._clock()
             if left <= 0:
                 return _Failure(RejectReason.TIMEOUT.value, "total deadline passed", ip=ip)
-            watchdog = _Watchdog(left)
+            watchdog = Watchdog(left)
             try:
                 outcome = self._exchange_one(
                     target, ip, headers, deadline, max_bytes, truncate, watchdog
@@ -759,7 +722,7 @@ class SafeFetcher:
         deadline: float,
         max_bytes: int,
         truncate: bool,
-        watchdog: _Watchdog,
+        watchdog: Watchdog,
     ) -> _Response | _Failure:
         key = (target.scheme, target.host.lower(), ip, target.port)
 
@@ -823,7 +786,7 @@ class SafeFetcher:
         self,
         conn: urllib3.connection.HTTPConnection,
         key: tuple[str, str, str, int],
-        watchdog: _Watchdog,
+        watchdog: Watchdog,
         ask: Callable[[urllib3.connection.HTTPConnection], _Response | _Failure],
     ) -> _Response | _Failure:
         """``ask`` on a connected ``conn``; afterwards the connection is kept for the next
@@ -854,7 +817,7 @@ class SafeFetcher:
         headers: dict[str, str],
         max_bytes: int,
         truncate: bool,
-        watchdog: _Watchdog,
+        watchdog: Watchdog,
     ) -> _Response | _Failure:
         status: int | None = None
         response_headers: dict[str, str] = {}

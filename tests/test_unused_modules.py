@@ -1,0 +1,123 @@
+"""pandas, installed for a dependency and used by nothing, is kept out of a run's process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from wiredesk.pipelines.unused_modules import HiddenModules
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _python(code: str, *, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_the_finder_says_not_installed_for_the_named_packages_only() -> None:
+    finder = HiddenModules(["pandas"])
+    for name in ("pandas", "pandas.core.api"):
+        with pytest.raises(ModuleNotFoundError) as caught:
+            finder.find_spec(name)
+        assert caught.value.name == name
+    for name in ("pandasx", "pyarrow", "country_converter", "apache_beam.io"):
+        assert finder.find_spec(name) is None
+
+
+def test_hiding_in_a_fresh_process_and_what_still_works() -> None:
+    """Beam, pyarrow's tables and Parquet, and the country data work without pandas."""
+    done = _python(
+        """
+        import importlib.util, io, json, sys
+        from wiredesk.pipelines.unused_modules import hide_unused_modules
+        first, again = hide_unused_modules(), hide_unused_modules()
+        import apache_beam
+        import pyarrow as pa, pyarrow.parquet as pq
+        sink = io.BytesIO()
+        pq.write_table(pa.Table.from_pylist([{"a": 1}]), sink)
+        try:
+            import pandas
+            blocked = False
+        except ModuleNotFoundError:
+            blocked = True
+        print(json.dumps({
+            "first": first, "again": again, "blocked": blocked,
+            "pandas_loaded": "pandas" in sys.modules,
+            "coco_found": importlib.util.find_spec("country_converter") is not None,
+            "parquet_bytes": len(sink.getvalue()),
+        }))
+        """
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["first"] is True and seen["again"] is False
+    assert seen["blocked"] and not seen["pandas_loaded"]
+    assert seen["coco_found"] and seen["parquet_bytes"] > 0
+
+
+def test_a_process_that_has_pandas_keeps_it() -> None:
+    done = _python(
+        """
+        import sys
+        import pandas
+        from wiredesk.pipelines.unused_modules import hide_unused_modules
+        print(hide_unused_modules(), "pandas" in sys.modules)
+        """
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["False", "True"]
+
+
+_RUN_SAMPLE = """
+import json, os, sys, tempfile
+from wiredesk import cli
+from wiredesk.demo import SampleOutlets
+with SampleOutlets() as sample, tempfile.TemporaryDirectory() as tmp:
+    feeds = os.path.join(tmp, "feeds.opml")
+    with open(feeds, "w", encoding="utf-8") as handle:
+        handle.write(sample.opml())
+    argv = ["run", "--feeds", feeds, "--output", OUT, "--once"]
+    for host in sample.hosts():
+        argv += ["--allow-host", host]
+    rc = getattr(cli, ENTRY)(argv)
+print(json.dumps({"rc": rc, "pandas_loaded": "pandas" in sys.modules}))
+"""
+
+
+def _run_sample(entry: str, out: Path) -> dict[str, object]:
+    done = _python(f"OUT = {str(out)!r}\nENTRY = {entry!r}\n" + _RUN_SAMPLE)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_the_run_command_hides_pandas_and_writes_the_same_rows(tmp_path: Path) -> None:
+    """The command's entry (``console``) hides it; ``main``, which tests call, does not."""
+    out_console, out_main = tmp_path / "console", tmp_path / "main"
+    assert _run_sample("main", out_main) == {"rc": 0, "pandas_loaded": True}
+    assert _run_sample("console", out_console) == {"rc": 0, "pandas_loaded": False}
+
+    def rows(out: Path, table: str) -> list[tuple[object, ...]]:
+        # Not the URLs and story ids: each run's outlets listen on ports of their own.
+        query = (
+            "SELECT title, content_hash, published_at, language, agency, country, date, "
+            f"region, word_count FROM read_parquet('{out}/{table}/**/*.parquet', "
+            "hive_partitioning=true) ORDER BY ALL"
+        )
+        return duckdb.sql(query).fetchall()
+
+    articles = rows(out_console, "articles")
+    assert articles and articles == rows(out_main, "articles")

@@ -82,17 +82,11 @@ def test_a_process_that_has_pandas_keeps_it() -> None:
 
 
 _RUN_SAMPLE = """
-import json, os, sys, tempfile
+import json, sys, tempfile
 from wiredesk import cli
 from wiredesk.demo import SampleOutlets
 with SampleOutlets() as sample, tempfile.TemporaryDirectory() as tmp:
-    feeds = os.path.join(tmp, "feeds.opml")
-    with open(feeds, "w", encoding="utf-8") as handle:
-        handle.write(sample.opml())
-    argv = ["run", "--feeds", feeds, "--output", OUT, "--once"]
-    for host in sample.hosts():
-        argv += ["--allow-host", host]
-    rc = getattr(cli, ENTRY)(argv)
+    rc = getattr(cli, ENTRY)(sample.run_argv(folder=tmp, output=OUT))
 print(json.dumps({"rc": rc, "pandas_loaded": "pandas" in sys.modules}))
 """
 

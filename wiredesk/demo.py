@@ -94,6 +94,17 @@ class SampleOutlets:
     def hosts(self) -> list[str]:
         return [outlet.host for outlet in self.outlets.values()]
 
+    def run_argv(self, *, folder: str, output: str) -> list[str]:
+        """``wiredesk run`` arguments for one pass over the sample into ``output``; the
+        feed list is written into ``folder``."""
+        feeds = os.path.join(folder, "feeds.opml")
+        with open(feeds, "w", encoding="utf-8") as handle:
+            handle.write(self.opml())
+        argv = ["run", "--feeds", feeds, "--output", output, "--once"]
+        for host in self.hosts():
+            argv += ["--allow-host", host]
+        return argv
+
 
 def _show(output: str) -> None:
     from wiredesk.query import run_query
@@ -141,12 +152,7 @@ def run_demo(*, output: str) -> int:
 
     output = os.path.abspath(output)
     with SampleOutlets() as sample, tempfile.TemporaryDirectory(prefix="wiredesk-demo-") as tmp:
-        feeds = os.path.join(tmp, "feeds.opml")
-        with open(feeds, "w", encoding="utf-8") as handle:
-            handle.write(sample.opml())
-        argv = ["run", "--feeds", feeds, "--output", output, "--once"]
-        for host in sample.hosts():
-            argv += ["--allow-host", host]
+        argv = sample.run_argv(folder=tmp, output=output)
         print(f"wiredesk demo: {len(sample.outlets)} outlets on loopback, output in {output}")
         code = main(argv)
     if code == 0:

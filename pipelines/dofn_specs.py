@@ -56,7 +56,9 @@ class SpecsPerDoFn:
         # id(dofn) -> (a weak reference to that DoFn, its answer); an id is only reused
         # after its object is gone, and the reference's callback drops the entry then.
         self._answers: dict[int, tuple[weakref.ref[Any], tuple[frozenset[Any], ...]]] = {}
-        functools.update_wrapper(self, read_specs)
+        # Name and docstring only: copying ``__dict__`` too would take over the memory
+        # of a wrapper being wrapped (the doctest below, after a run in the same process).
+        functools.update_wrapper(self, read_specs, updated=())
 
     @property
     def answers_kept(self) -> int:

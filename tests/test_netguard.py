@@ -328,3 +328,17 @@ def test_classify_address_total_on_random_text(text: str) -> None:
     assert category is None or isinstance(category, str)
     if category is None:
         ipaddress.ip_address(text.strip().strip("[]"))  # only real addresses pass
+
+
+def test_host_answers_are_kept_for_short_spellings_only() -> None:
+    from wiredesk.transforms.fetch import netguard
+
+    cached = netguard._normalize_host_cached
+    for host in ("0x7f.1", "WWW.Example.COM.", "bad host", "[::1]"):
+        first = netguard.normalize_host(host)
+        assert netguard.normalize_host(host) == first == netguard._normalize_host(host)
+    before = cached.cache_info().currsize
+    long_host = "a" * 63 + "." + "b" * 400
+    assert isinstance(netguard.normalize_host(long_host), netguard.UrlError)
+    assert cached.cache_info().currsize == before  # computed, not kept
+    assert cached.cache_info().maxsize == 4096

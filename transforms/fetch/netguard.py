@@ -31,6 +31,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import re
 import urllib.parse
@@ -265,6 +266,17 @@ def normalize_host(host: str) -> tuple[str, str | None] | UrlError:
     Percent-decodes, maps IDNA to ASCII, lower-cases, drops one trailing dot and
     turns every IPv4/IPv6 spelling into canonical address text.
     """
+    # Every fetch asks this two or three times for the same host (the URL, robots.txt,
+    # the allow list), and outlets are few: kept per spelling, short spellings only.
+    if len(host) > _HOST_CACHE_MAX_CHARS:
+        return _normalize_host(host)
+    return _normalize_host_cached(host)
+
+
+_HOST_CACHE_MAX_CHARS = 300
+
+
+def _normalize_host(host: str) -> tuple[str, str | None] | UrlError:
     raw = urllib.parse.unquote(host, errors="strict") if "%" in host else host
     if raw.startswith("[") or raw.endswith("]"):
         if not (raw.startswith("[") and raw.endswith("]")):
@@ -297,6 +309,9 @@ def normalize_host(host: str) -> tuple[str, str | None] | UrlError:
     if len(name) > 253 or not all(_LABEL_RE.match(label) for label in labels):
         return UrlError(f"invalid host name {host!r}")
     return name, None
+
+
+_normalize_host_cached = functools.lru_cache(maxsize=4096)(_normalize_host)
 
 
 def parse_host(url: str) -> Target | UrlError:

@@ -78,6 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--min-ms", type=float, default=8.0, help="hide shorter stages")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="wiredesk's arguments")
     args = parser.parse_args(argv)
+    try:  # what the command's entry (wiredesk.cli.console) does, before Beam's import
+        from wiredesk.pipelines.unused_modules import hide_unused_modules
+
+        hide_unused_modules()
+    except ImportError:  # a checkout from before it
+        pass
     rows = time_stages()
     from wiredesk.cli import main as wiredesk
 

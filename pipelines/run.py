@@ -28,6 +28,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from wiredesk.pipelines.dofn_specs import remember_dofn_specs
 from wiredesk.pipelines.graph import build_graph
+from wiredesk.pipelines.heap_freeze import objects_so_far_frozen
 from wiredesk.pipelines.options import RunConfig, ViewCachingOptions, is_local_runner
 from wiredesk.pipelines.placement import LOCAL_RUNNERS
 from wiredesk.pipelines.quick_sampler import use_quick_stop_sampler
@@ -269,8 +270,9 @@ def run_cycle(
     started = time.monotonic()
     pipeline = beam.Pipeline(runner=_runner_for(options), options=options)
     build_graph(pipeline, config, feeds)
-    result = pipeline.run()
-    result.wait_until_finish()
+    with objects_so_far_frozen():  # Beam, pyarrow, the graph: not scanned again
+        result = pipeline.run()
+        result.wait_until_finish()
     summary = RunSummary(
         run_id=config.run_id, seconds=time.monotonic() - started, counters=_counters(result)
     )

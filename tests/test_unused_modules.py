@@ -115,3 +115,23 @@ def test_the_run_command_hides_pandas_and_writes_the_same_rows(tmp_path: Path) -
 
     articles = rows(out_console, "articles")
     assert articles and articles == rows(out_main, "articles")
+
+
+def test_the_dataflow_graphs_translate_with_pandas_hidden() -> None:
+    """``wiredesk run --runner DataflowRunner`` hides it too: the launcher's translation
+    (the dry runs of tests/test_dataflow_dry_run.py) needs no pandas."""
+    pytest.importorskip("apitools", reason="needs the gcp extra (in the test extra)")
+    done = _python(
+        """
+        import sys
+        import pytest
+        from wiredesk.pipelines.unused_modules import hide_unused_modules
+        assert hide_unused_modules()
+        code = pytest.main(["-q", "-p", "no:cacheprovider",
+                            "tests/test_dataflow_dry_run.py::test_batch_graph_translates_for_dataflow",
+                            "tests/test_dataflow_dry_run.py::test_streaming_graph_translates_for_dataflow"])
+        print("exit", int(code), "pandas" in sys.modules)
+        """
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "exit 0 False"

@@ -26,6 +26,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from wiredesk.pipelines.arg_specs import remember_function_arguments
 from wiredesk.pipelines.dofn_specs import remember_dofn_specs
 from wiredesk.pipelines.graph import build_graph
 from wiredesk.pipelines.heap_freeze import objects_so_far_frozen
@@ -267,6 +268,7 @@ def run_cycle(
     """One complete batch run of the graph (``--once``, or one local streaming cycle)."""
     options = ViewCachingOptions(without_construction_type_check(beam_args))
     remember_dofn_specs()
+    remember_function_arguments()
     started = time.monotonic()
     pipeline = beam.Pipeline(runner=_runner_for(options), options=options)
     build_graph(pipeline, config, feeds)

@@ -47,7 +47,7 @@ def _finish(proc: subprocess.Popen[str]) -> str:
 
 
 def test_benches_run_quick_and_print_their_tables():
-    # Started together: the six are mostly waiting (subprocess start-up, loopback I/O).
+    # Started together: the seven are mostly waiting (subprocess start-up, loopback I/O).
     procs = {
         # A second configuration runs this same checkout through "@checkout=".
         "throughput": _start(
@@ -58,6 +58,7 @@ def test_benches_run_quick_and_print_their_tables():
         "timeline": _start("cpu_timeline.py"),
         "keep_alive": _start("keep_alive.py"),
         "fetch_cpu": _start("fetch_cpu.py"),
+        "xpath_cost": _start("xpath_cost.py"),
     }
     outputs = {name: _finish(proc) for name, proc in procs.items()}
 
@@ -92,6 +93,10 @@ def test_benches_run_quick_and_print_their_tables():
     fetch_cpu = outputs["fetch_cpu"]
     assert "| watchdog | user CPU | system CPU | wall |" in fetch_cpu
     assert "| one deadline thread |" in fetch_cpu and "| a Timer per request |" in fetch_cpu
+
+    xpath_cost = outputs["xpath_cost"]
+    assert "| expressions | as written | without re:test |" in xpath_cost
+    assert "| OVERALL_DISCARD_XPATH |" in xpath_cost
 
     poll = outputs["poll"]
     assert "| mode | seconds (median) | spread | entries | feeds/s |" in poll

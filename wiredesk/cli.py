@@ -286,12 +286,15 @@ def console(argv: Sequence[str] | None = None) -> int:
 
     ``run`` and ``demo`` also hide pandas from their process first (see
     :mod:`wiredesk.pipelines.unused_modules`): installed for a dependency, never used,
-    and imported by Beam and pyarrow only because it is there.
+    and imported by Beam and pyarrow only because it is there; and they ask OpenBLAS for
+    one thread in their processes (:mod:`wiredesk.pipelines.blas_threads`).
     """
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in _PIPELINE_COMMANDS:
+        from wiredesk.pipelines.blas_threads import one_blas_thread
         from wiredesk.pipelines.unused_modules import hide_unused_modules
 
+        one_blas_thread()  # before numpy's import here and in the forkserver
         hide_unused_modules()  # pandas: 0.16 s of every run's start, used by nothing
     code = main(args)
     gc.freeze()

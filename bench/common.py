@@ -358,9 +358,16 @@ def _variant_pending(pages: int) -> Callable[[], None]:
     return apply
 
 
+def _variant_blas_per_core() -> None:
+    """OpenBLAS's own default, a thread per core in each process, as before
+    ``pipelines/blas_threads.py`` (which keeps a value the environment sets)."""
+    os.environ["OPENBLAS_NUM_THREADS"] = str(os.cpu_count() or 1)
+
+
 VARIANTS: dict[str, Callable[[], None]] = {
     "sync-extract": _variant_sync_extract,
     "pending-256": _variant_pending(256),
+    "blas-per-core": _variant_blas_per_core,
 }
 
 

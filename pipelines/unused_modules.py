@@ -8,7 +8,11 @@ pandas whenever it is installed: 0.16 s of CPU at the start of every run, in the
 process, before the first feed is polled.
 
 :func:`hide_unused_modules` makes ``import pandas`` fail in this process as it would
-if pandas were not installed, which both libraries expect and handle. Only the
+if pandas were not installed, which both libraries expect and handle. (One difference
+from a machine without pandas: a probe with ``importlib.util.find_spec("pandas")``
+raises ``ModuleNotFoundError`` instead of returning None; nothing a run imports probes
+pandas that way, and ``tests/test_unused_modules.py`` runs the sample and the Dataflow
+translations with it hidden.) Only the
 ``wiredesk run`` and ``wiredesk demo`` commands call it (``wiredesk.cli.console``), at
 their start: not :func:`wiredesk.cli.main`, which tests and notebooks call in a
 process that may well want pandas, and not the forkserver or the extraction workers,

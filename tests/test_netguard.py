@@ -333,10 +333,10 @@ def test_classify_address_total_on_random_text(text: str) -> None:
 def test_host_answers_are_kept_for_short_spellings_only() -> None:
     from wiredesk.transforms.fetch import netguard
 
-    cached = netguard._normalize_host_cached
+    cached = netguard.normalize_host.cached
     for host in ("0x7f.1", "WWW.Example.COM.", "bad host", "[::1]"):
         first = netguard.normalize_host(host)
-        assert netguard.normalize_host(host) == first == netguard._normalize_host(host)
+        assert netguard.normalize_host(host) == first == netguard.normalize_host.uncached(host)
     before = cached.cache_info().currsize
     long_host = "a" * 63 + "." + "b" * 400
     assert isinstance(netguard.normalize_host(long_host), netguard.UrlError)

@@ -159,9 +159,9 @@ def test_docstring_examples() -> None:
 def test_host_encodings_are_kept_for_short_spellings_only() -> None:
     from wiredesk.transforms.common import urlnorm
 
-    cached = urlnorm._encode_host_cached
+    cached = urlnorm._encode_host.cached
     for raw in ("Bücher.DE", "0x7f.0.0.1", "exa mple.com", "[::1]"):
-        assert urlnorm._encode_host(raw) == urlnorm._encode_host_uncached(raw)
+        assert urlnorm._encode_host(raw) == urlnorm._encode_host.uncached(raw)
     before = cached.cache_info().currsize
     assert urlnorm._encode_host("x" * 500) is None
     assert cached.cache_info().currsize == before

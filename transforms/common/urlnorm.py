@@ -48,14 +48,13 @@ which merges distinct URLs; they also accept any scheme. So this module is our o
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import re
 import urllib.parse
 
 import idna
 
-from wiredesk.transforms.fetch.netguard import UrlError, parse_ipv4_host
+from wiredesk.transforms.fetch.netguard import PerHostSpelling, UrlError, parse_ipv4_host
 
 __all__ = [
     "REF_CONTENT_HOSTS",
@@ -174,20 +173,9 @@ def _whatwg_ipv4(host: str) -> str | None:
     return parsed or ""
 
 
-# Hosts repeat (a feed links to its own site, a site to its own pages), and encoding one
-# (IDNA, the WHATWG address forms) is most of a URL's normalization: kept per host. A
-# spelling longer than any host name is computed every time, so that hostile input
-# cannot fill the cache with long strings.
-_HOST_CACHE_MAX_CHARS = 300
-
-
+# Encoding a host (IDNA, the WHATWG address forms) is most of a URL's normalization.
+@PerHostSpelling
 def _encode_host(raw: str) -> str | None:
-    if len(raw) > _HOST_CACHE_MAX_CHARS:
-        return _encode_host_uncached(raw)
-    return _encode_host_cached(raw)
-
-
-def _encode_host_uncached(raw: str) -> str | None:
     host = urllib.parse.unquote(raw)
     if host.startswith("["):
         if not host.endswith("]") or "%" in host:
@@ -223,9 +211,6 @@ def _encode_host_uncached(raw: str) -> str | None:
     if ipv4:
         return ipv4
     return encoded if len(encoded) <= 253 else None
-
-
-_encode_host_cached = functools.lru_cache(maxsize=4096)(_encode_host_uncached)
 
 
 def _is_tracking(name: str, host: str) -> bool:

@@ -35,10 +35,14 @@ import functools
 import ipaddress
 import re
 import urllib.parse
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 __all__ = [
+    "HOST_CACHE_MAX_CHARS",
     "PRIVATE_CATEGORIES",
     "AddressPolicy",
+    "PerHostSpelling",
     "Target",
     "UrlError",
     "classify_address",
@@ -260,23 +264,37 @@ def _idna(host: str) -> str | UrlError:
         return UrlError(f"invalid internationalized host: {exc}")
 
 
+# A host spelling longer than any host name is never kept: hostile input must not fill a
+# cache with long strings.
+HOST_CACHE_MAX_CHARS = 300
+_R = TypeVar("_R")
+
+
+class PerHostSpelling(Generic[_R]):
+    """``fn`` with its answers kept per host spelling (a bounded LRU), for spellings of up
+    to :data:`HOST_CACHE_MAX_CHARS` characters; longer ones are computed every time.
+    Hosts repeat (a feed links to its own site, each fetch checks its host two or three
+    times), and ``fn`` must depend on the spelling alone."""
+
+    def __init__(self, fn: Callable[[str], _R], maxsize: int = 4096) -> None:
+        self.uncached = fn
+        self.cached = functools.lru_cache(maxsize=maxsize)(fn)
+        functools.update_wrapper(self, fn, updated=())
+
+    def __call__(self, host: str) -> _R:
+        if len(host) > HOST_CACHE_MAX_CHARS:
+            return self.uncached(host)
+        return self.cached(host)
+
+
+@PerHostSpelling
 def normalize_host(host: str) -> tuple[str, str | None] | UrlError:
     """A host as written in a URL -> (normalized host, IP text if it is an address).
 
     Percent-decodes, maps IDNA to ASCII, lower-cases, drops one trailing dot and
-    turns every IPv4/IPv6 spelling into canonical address text.
+    turns every IPv4/IPv6 spelling into canonical address text. Kept per spelling
+    (:class:`PerHostSpelling`).
     """
-    # Every fetch asks this two or three times for the same host (the URL, robots.txt,
-    # the allow list), and outlets are few: kept per spelling, short spellings only.
-    if len(host) > _HOST_CACHE_MAX_CHARS:
-        return _normalize_host(host)
-    return _normalize_host_cached(host)
-
-
-_HOST_CACHE_MAX_CHARS = 300
-
-
-def _normalize_host(host: str) -> tuple[str, str | None] | UrlError:
     raw = urllib.parse.unquote(host, errors="strict") if "%" in host else host
     if raw.startswith("[") or raw.endswith("]"):
         if not (raw.startswith("[") and raw.endswith("]")):
@@ -309,9 +327,6 @@ def _normalize_host(host: str) -> tuple[str, str | None] | UrlError:
     if len(name) > 253 or not all(_LABEL_RE.match(label) for label in labels):
         return UrlError(f"invalid host name {host!r}")
     return name, None
-
-
-_normalize_host_cached = functools.lru_cache(maxsize=4096)(_normalize_host)
 
 
 def parse_host(url: str) -> Target | UrlError:

@@ -79,9 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("command", nargs=argparse.REMAINDER, help="wiredesk's arguments")
     args = parser.parse_args(argv)
     try:  # what the command's entry (wiredesk.cli.console) does, before Beam's import
-        from wiredesk.pipelines.unused_modules import hide_unused_modules
+        from wiredesk.cli import prepare_pipeline_process
 
-        hide_unused_modules()
+        prepare_pipeline_process()
     except ImportError:  # a checkout from before it
         pass
     rows = time_stages()

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from wiredesk.pipelines.placement import pool_expected
 from wiredesk.transforms.io.lease import LeaseBusy
 
-__all__ = ["console", "main"]
+__all__ = ["console", "main", "prepare_pipeline_process"]
 
 _EXIT_LEASE_BUSY = (
     75  # EX_TEMPFAIL, as pipelines/writer_lease.EXIT_LEASE_BUSY (no Beam import here)
@@ -275,6 +275,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 _PIPELINE_COMMANDS = frozenset({"run", "demo"})
 
 
+def prepare_pipeline_process() -> None:
+    """What a process that will run a pipeline does first, before anything imports numpy
+    or Beam or starts the forkserver: one OpenBLAS thread
+    (:mod:`wiredesk.pipelines.blas_threads`) and pandas hidden
+    (:mod:`wiredesk.pipelines.unused_modules`). The ``run`` and ``demo`` commands call it;
+    so do benches that run the pipeline in their own process."""
+    from wiredesk.pipelines.blas_threads import one_blas_thread
+    from wiredesk.pipelines.unused_modules import hide_unused_modules
+
+    one_blas_thread()  # before numpy's import here and in the forkserver
+    hide_unused_modules()  # pandas: 0.16 s of every run's start, used by nothing
+
+
 def console(argv: Sequence[str] | None = None) -> int:
     """The ``wiredesk`` command: :func:`main`, then an exit that skips the last sweep.
 
@@ -291,11 +304,7 @@ def console(argv: Sequence[str] | None = None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in _PIPELINE_COMMANDS:
-        from wiredesk.pipelines.blas_threads import one_blas_thread
-        from wiredesk.pipelines.unused_modules import hide_unused_modules
-
-        one_blas_thread()  # before numpy's import here and in the forkserver
-        hide_unused_modules()  # pandas: 0.16 s of every run's start, used by nothing
+        prepare_pipeline_process()
     code = main(args)
     gc.freeze()
     return code

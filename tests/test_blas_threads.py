@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.new_process import env_without, python_c, run_sample
 
 
 def _python(code: str, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-        env=env,
-        check=False,
-    )
+    done = python_c(code, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout.strip().splitlines()[-1]
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-    env.update(extra)
-    return env
+    return env_without("OPENBLAS_NUM_THREADS", **extra)
 
 
 _THREADS_AFTER_NUMPY = """
@@ -51,20 +37,9 @@ def test_a_users_choice_is_kept() -> None:
 def test_the_run_command_sets_it_for_the_forkserver_and_its_workers(tmp_path: Path) -> None:
     """``console`` (the command) sets it before the forkserver starts, so the workers
     forked from it inherit it; ``main`` (what tests call) leaves the environment alone."""
-    code = f"""
-    import os, tempfile
-    from wiredesk import cli
-    from wiredesk.demo import SampleOutlets
-    with SampleOutlets() as sample, tempfile.TemporaryDirectory() as tmp:
-        rc = cli.console(sample.run_argv(folder=tmp, output={str(tmp_path / "out")!r}))
-    # The forkserver is this process's child: its environment is what workers inherit.
-    from multiprocessing import forkserver as mp_forkserver
-    pid = mp_forkserver._forkserver._forkserver_pid
-    with open(f"/proc/{{pid}}/environ", "rb") as handle:
-        inherited = dict(
-            item.split(b"=", 1) for item in handle.read().split(b"\\0") if b"=" in item
-        )
-    print(rc, os.environ.get("OPENBLAS_NUM_THREADS"),
-          inherited.get(b"OPENBLAS_NUM_THREADS", b"-").decode())
-    """
-    assert _python(code, _env()) == "0 1 1"
+    via_console = run_sample("console", tmp_path / "console", env=_env())
+    assert via_console["rc"] == 0
+    assert via_console["blas_threads"] == via_console["forkserver_blas_threads"] == "1"
+    via_main = run_sample("main", tmp_path / "main", env=_env())
+    assert via_main["rc"] == 0
+    assert via_main["blas_threads"] is via_main["forkserver_blas_threads"] is None

@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.support.new_process import python_c, run_sample
 from wiredesk.pipelines.unused_modules import HiddenModules
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _python(code: str, *, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-        check=False,
-    )
 
 
 def test_the_finder_says_not_installed_for_the_named_packages_only() -> None:
@@ -39,7 +24,7 @@ def test_the_finder_says_not_installed_for_the_named_packages_only() -> None:
 
 def test_hiding_in_a_fresh_process_and_what_still_works() -> None:
     """Beam, pyarrow's tables and Parquet, and the country data work without pandas."""
-    done = _python(
+    done = python_c(
         """
         import importlib.util, io, json, sys
         from wiredesk.pipelines.unused_modules import hide_unused_modules
@@ -69,7 +54,7 @@ def test_hiding_in_a_fresh_process_and_what_still_works() -> None:
 
 
 def test_a_process_that_has_pandas_keeps_it() -> None:
-    done = _python(
+    done = python_c(
         """
         import sys
         import pandas
@@ -81,28 +66,13 @@ def test_a_process_that_has_pandas_keeps_it() -> None:
     assert done.stdout.split() == ["False", "True"]
 
 
-_RUN_SAMPLE = """
-import json, sys, tempfile
-from wiredesk import cli
-from wiredesk.demo import SampleOutlets
-with SampleOutlets() as sample, tempfile.TemporaryDirectory() as tmp:
-    rc = getattr(cli, ENTRY)(sample.run_argv(folder=tmp, output=OUT))
-print(json.dumps({"rc": rc, "pandas_loaded": "pandas" in sys.modules}))
-"""
-
-
-def _run_sample(entry: str, out: Path) -> dict[str, object]:
-    done = _python(f"OUT = {str(out)!r}\nENTRY = {entry!r}\n" + _RUN_SAMPLE)
-    assert done.returncode == 0, done.stderr[-3000:]
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
 def test_the_run_command_hides_pandas_and_writes_the_same_rows(tmp_path: Path) -> None:
     """The command's entry (``console``) hides it; ``main``, which tests call, does not."""
     out_console, out_main = tmp_path / "console", tmp_path / "main"
-    assert _run_sample("main", out_main) == {"rc": 0, "pandas_loaded": True}
-    assert _run_sample("console", out_console) == {"rc": 0, "pandas_loaded": False}
+    via_main = run_sample("main", out_main)
+    assert (via_main["rc"], via_main["pandas_loaded"]) == (0, True)
+    via_console = run_sample("console", out_console)
+    assert (via_console["rc"], via_console["pandas_loaded"]) == (0, False)
 
     def rows(out: Path, table: str) -> list[tuple[object, ...]]:
         # Not the URLs and story ids: each run's outlets listen on ports of their own.
@@ -121,7 +91,7 @@ def test_the_dataflow_graphs_translate_with_pandas_hidden() -> None:
     """``wiredesk run --runner DataflowRunner`` hides it too: the launcher's translation
     (the dry runs of tests/test_dataflow_dry_run.py) needs no pandas."""
     pytest.importorskip("apitools", reason="needs the gcp extra (in the test extra)")
-    done = _python(
+    done = python_c(
         """
         import sys
         import pytest

@@ -16,8 +16,9 @@ plain ``dateparser.parse`` warms other entries) about such a string. Preloaded b
 forkserver, it is paid once per run, and every worker forked from it starts warm.
 
 It also gives trafilatura's HTML parser lxml's C-level element class lookup
-(``element_lookup``): the same text and metadata for 4-5 % less extraction CPU, in the
-processes that exist to extract.
+(``element_lookup``), and rebuilds trafilatura's XPaths with fewer calls back into Python
+(``cheaper_xpaths``): the same text and metadata for 4-5 % and ~7 % less extraction
+CPU, in the processes that exist to extract.
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ except Exception:  # pragma: no cover - a changed htmldate or dateparser only co
 from wiredesk.transforms.dedup.signatures import sketch_text  # noqa: E402
 from wiredesk.transforms.enrich import geo, language  # noqa: E402
 from wiredesk.transforms.extract.element_lookup import use_plain_element_classes  # noqa: E402
+from wiredesk.transforms.extract.cheaper_xpaths import use_cheaper_xpaths  # noqa: E402
 
 use_plain_element_classes()
+use_cheaper_xpaths()
 geo.warm()
 language.warm()
 sketch_text(text="Warm-up text for the signing code's parameters, long enough to shingle.")

@@ -97,7 +97,9 @@ _FOLDED_TO = "abcdefghijklmnopqrstuvwxyziisk"
 _FOLDABLE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_ ")
 # What a location path outside its predicates must not name for its result to be
 # elements only: attributes, text and other non-element nodes.
-_NON_ELEMENT_STEP = re.compile(r"@|attribute::|text\(\)|node\(\)|comment\(\)|processing-instruction")
+_NON_ELEMENT_STEP = re.compile(
+    r"@|attribute::|text\(\)|node\(\)|comment\(\)|processing-instruction"
+)
 
 
 @dataclasses.dataclass(frozen=True)

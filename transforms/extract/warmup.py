@@ -38,8 +38,8 @@ except Exception:  # pragma: no cover - a changed htmldate or dateparser only co
 
 from wiredesk.transforms.dedup.signatures import sketch_text  # noqa: E402
 from wiredesk.transforms.enrich import geo, language  # noqa: E402
-from wiredesk.transforms.extract.element_lookup import use_plain_element_classes  # noqa: E402
 from wiredesk.transforms.extract.cheaper_xpaths import use_cheaper_xpaths  # noqa: E402
+from wiredesk.transforms.extract.element_lookup import use_plain_element_classes  # noqa: E402
 
 use_plain_element_classes()
 use_cheaper_xpaths()

@@ -95,7 +95,7 @@ def test_benches_run_quick_and_print_their_tables():
     assert "| one deadline thread |" in fetch_cpu and "| a Timer per request |" in fetch_cpu
 
     xpath_cost = outputs["xpath_cost"]
-    assert "| expressions | as written | without re:test |" in xpath_cost
+    assert "| expressions | as written | rewritten | without re:test |" in xpath_cost
     assert "| OVERALL_DISCARD_XPATH |" in xpath_cost
 
     poll = outputs["poll"]

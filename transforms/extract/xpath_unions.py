@@ -11,9 +11,9 @@ depends on the position of an element: in a step, ``[1]`` counts among the child
 one parent; after a parenthesized union, among all. So the rewrite applies only when
 every following predicate is a boolean (an ``or``/``and``, a comparison, a call of
 ``not``, ``contains``, ``starts-with``, ``boolean``, ``re:test``..., or a location path
-alone, true when it finds something) and never mentions ``position()`` or ``last()``; ``.//*[self::div][P][1]`` is kept as written.
-It also needs the step to start an expression (at its start, after ``(`` or ``|``),
-where a parenthesized union may stand.
+alone, true when it finds something) and never mentions ``position()`` or ``last()``:
+``.//*[self::div][P][1]`` is kept as written. It also needs the step to start an
+expression (at its start, after ``(`` or ``|``), where a parenthesized union may stand.
 
 Example:
     >>> from wiredesk.transforms.extract.xpath_unions import rewrite_name_tests

@@ -66,7 +66,11 @@ import threading
 from typing import Any
 
 from wiredesk.transforms.extract.regex_literals import LiteralBranch, literal_branches
-from wiredesk.transforms.extract.xpath_unions import rewrite_name_tests
+from wiredesk.transforms.extract.xpath_unions import (
+    blank_strings,
+    outside_brackets,
+    rewrite_name_tests,
+)
 
 __all__ = [
     "MAX_LITERAL_TESTS",
@@ -255,22 +259,9 @@ def _rebuildable(path: str) -> bool:
     """Whether the rebuilt XPath means the same: ``re`` is the only namespace prefix
     (the only one it binds), and the path selects elements only (so that plain strings
     instead of smart ones change no result)."""
-    code = re.sub(r"'[^']*'|\"[^\"]*\"", "''", path)
+    code = blank_strings(path)
     prefixes = set(re.findall(r"(?<![:\w.-])([A-Za-z_][\w.-]*):(?!:)", code))
-    return prefixes <= {"re"} and not _NON_ELEMENT_STEP.search(_outside_predicates(code))
-
-
-def _outside_predicates(code: str) -> str:
-    """``code`` without its ``[...]`` predicates (nested ones too)."""
-    depth, kept = 0, []
-    for char in code:
-        if char == "[":
-            depth += 1
-        elif char == "]":
-            depth -= 1
-        elif depth == 0:
-            kept.append(char)
-    return "".join(kept)
+    return prefixes <= {"re"} and not _NON_ELEMENT_STEP.search(outside_brackets(code, "["))
 
 
 def _without_redundant(branches: tuple[LiteralBranch, ...]) -> list[LiteralBranch]:

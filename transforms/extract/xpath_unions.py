@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["rewrite_name_tests"]
+__all__ = ["blank_strings", "outside_brackets", "rewrite_name_tests"]
 
 _NAME_STEP = re.compile(
     r"(?:^|(?<=[(|]))(?P<ws>\s*)(?P<axis>\.?//)\*\[\s*"
@@ -43,7 +43,7 @@ _PATH_ONLY = re.compile(r"[.@/][\w.@/:|-]*(?:(?<=[/@:])\*[\w.@/:|-]*)*")
 
 def rewrite_name_tests(path: str) -> str:
     """``path`` with each name-test step made a union where that selects the same."""
-    code = _blank_strings(path)
+    code = blank_strings(path)
     pieces, done = [], 0
     for match in _NAME_STEP.finditer(code):
         predicates, end = [], match.end()
@@ -68,7 +68,7 @@ def _non_positional(predicate: str) -> bool:
         return False
     while body.startswith("(") and _closing(body, 0) == len(body):
         body = body[1:-1].strip()  # (P) is P
-    top = _top_level(body)
+    top = outside_brackets(body)
     if _TOP_LEVEL_BOOLEAN.search(top):
         return True
     if " " not in body and _PATH_ONLY.fullmatch(top.replace(" ", "")):
@@ -77,7 +77,7 @@ def _non_positional(predicate: str) -> bool:
     return call is not None and _closing(body, call.end() - 1) == len(body)
 
 
-def _blank_strings(path: str) -> str:
+def blank_strings(path: str) -> str:
     """``path`` with the inside of every string literal blanked, lengths kept, so that
     brackets, operators and names inside strings count for nothing."""
     return re.sub(r"'[^']*'|\"[^\"]*\"", lambda m: m[0][0] + "_" * (len(m[0]) - 2) + m[0][0], path)
@@ -102,13 +102,16 @@ def _closing(code: str, start: int) -> int:
     return -1
 
 
-def _top_level(code: str) -> str:
-    """``code`` with everything inside brackets blanked."""
+def outside_brackets(code: str, brackets: str = "[(") -> str:
+    """``code`` with everything inside the given kinds of bracket blanked, lengths kept
+    (``"["`` alone: a path's steps without their predicates)."""
+    closing = {"[": "]", "(": ")"}
+    ends = "".join(closing[b] for b in brackets)
     depth, kept = 0, []
     for char in code:
-        if char in "[(":
+        if char in brackets:
             depth += 1
         kept.append(char if depth == 0 else " ")
-        if char in "])":
+        if char in ends:
             depth -= 1
     return "".join(kept)
